@@ -1,0 +1,105 @@
+//! `apiregistration.k8s.io/v1`: APIService, the kind the kube-aggregator (the last server of the
+//! chain) stores. Each built-in group/version has a *local* APIService (no `spec.service`),
+//! registered at start by the aggregator; a remote one would name the Service to proxy to.
+//!
+//! Mirrors `k8s.io/kube-aggregator/pkg/apis/apiregistration` validation and the `apiservice`
+//! registry strategy.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{age_cell, AGE_COLUMN};
+use crate::scheme::meta::StatusCause;
+use crate::scheme::{invalid, required, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
+
+pub const GROUP: &str = "apiregistration.k8s.io";
+
+pub fn add_to_scheme(scheme: &mut Scheme) {
+    scheme.add_known_type(ResourceDef {
+        group: GROUP,
+        version: "v1",
+        kind: "APIService",
+        resource: "apiservices",
+        singular: "apiservice",
+        namespaced: false,
+        short_names: &[],
+        categories: &["api-extensions"],
+        verbs: ALL_VERBS,
+        fields: &["metadata", "spec", "status"],
+        strategy: Arc::new(APIServiceStrategy),
+    });
+}
+
+/// The object the aggregator writes for a group/version served in this process.
+pub fn local_api_service(group: &str, version: &str, group_priority: i64) -> Value {
+    json!({
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": format!("{version}.{group}"), "labels": {"kube-aggregator.kubernetes.io/automanaged": "onstart"}},
+        "spec": {"group": group, "version": version, "groupPriorityMinimum": group_priority, "versionPriority": 15},
+    })
+}
+
+pub struct APIServiceStrategy;
+
+impl Strategy for APIServiceStrategy {
+    fn prepare_for_create(&self, obj: &mut Value) {
+        // A local APIService is available as soon as it exists; a remote one would wait for the
+        // availability controller, which arrives with the aggregator issue.
+        let local = obj["spec"]["service"].is_null();
+        let now = crate::util::time::rfc3339(std::time::SystemTime::now());
+        obj["status"] = json!({"conditions": [{
+            "type": "Available",
+            "status": if local { "True" } else { "Unknown" },
+            "lastTransitionTime": now,
+            "reason": if local { "Local" } else { "Pending" },
+            "message": if local { "Local APIServices are always available" } else { "no availability controller yet" },
+        }]});
+    }
+
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        new["status"] = old["status"].clone();
+    }
+
+    fn validate(&self, obj: &Value) -> Vec<StatusCause> {
+        let mut causes = Vec::new();
+        let spec = &obj["spec"];
+        let version = spec["version"].as_str().unwrap_or("");
+        let group = spec["group"].as_str().unwrap_or("");
+        if version.is_empty() {
+            causes.push(required("spec.version", ""));
+        }
+        let name = obj["metadata"]["name"].as_str().unwrap_or("");
+        if !version.is_empty() && name != format!("{version}.{group}") {
+            causes.push(invalid("metadata.name", &obj["metadata"]["name"], "must be spec.version+\".\"+spec.group"));
+        }
+        for field in ["groupPriorityMinimum", "versionPriority"] {
+            match spec[field].as_i64() {
+                Some(p) if (1..=20000).contains(&p) || (field == "groupPriorityMinimum" && p > 0) => {}
+                _ => causes.push(invalid(&format!("spec.{field}"), &spec[field], "must be positive and less than 20000")),
+            }
+        }
+        causes
+    }
+
+    fn table_columns(&self) -> Vec<TableColumn> {
+        vec![
+            TableColumn { name: "Service", type_: "string", format: "", description: "The service that serves this API, or Local.", priority: 0 },
+            TableColumn { name: "Available", type_: "string", format: "", description: "Whether the API is reachable.", priority: 0 },
+            AGE_COLUMN,
+        ]
+    }
+
+    fn table_cells(&self, obj: &Value) -> Vec<Value> {
+        let service = match &obj["spec"]["service"] {
+            Value::Null => "Local".to_string(),
+            s => format!("{}/{}", s["namespace"].as_str().unwrap_or(""), s["name"].as_str().unwrap_or("")),
+        };
+        let available = obj["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
+            .map_or(json!("Unknown"), |c| c["status"].clone());
+        vec![json!(service), available, age_cell(obj)]
+    }
+}

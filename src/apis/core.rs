@@ -1,0 +1,242 @@
+//! The legacy core group, served at `/api/v1`: Namespace and ConfigMap.
+//!
+//! Mirrors `pkg/apis/core` (types, defaulting), `pkg/apis/core/validation` and the strategies in
+//! `pkg/registry/core/namespace` and `pkg/registry/core/configmap`.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{age_cell, AGE_COLUMN};
+use crate::scheme::meta::StatusCause;
+use crate::scheme::{invalid, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
+
+// ANCHOR: add_to_scheme
+/// Registers the core kinds: `core.AddToScheme` in kube-apiserver.
+pub fn add_to_scheme(scheme: &mut Scheme) {
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        resource: "namespaces",
+        singular: "namespace",
+        namespaced: false,
+        short_names: &["ns"],
+        categories: &[],
+        verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+        fields: &["metadata", "spec", "status"],
+        strategy: Arc::new(NamespaceStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        resource: "configmaps",
+        singular: "configmap",
+        namespaced: true,
+        short_names: &["cm"],
+        categories: &[],
+        verbs: ALL_VERBS,
+        fields: &["metadata", "data", "binaryData", "immutable"],
+        strategy: Arc::new(ConfigMapStrategy),
+    });
+}
+// ANCHOR_END: add_to_scheme
+
+/// The finalizer that keeps a deleted namespace until its contents are gone.
+pub const NAMESPACE_FINALIZER: &str = "kubernetes";
+
+pub struct NamespaceStrategy;
+
+impl Strategy for NamespaceStrategy {
+    // ANCHOR: namespace_prepare
+    fn prepare_for_create(&self, obj: &mut Value) {
+        // Like kube-apiserver: every namespace starts Active, carries the "kubernetes" finalizer,
+        // and is labelled with its own name so that selectors can pick namespaces by name.
+        obj["spec"] = json!({ "finalizers": [NAMESPACE_FINALIZER] });
+        obj["status"] = json!({ "phase": "Active" });
+        let name = obj["metadata"]["name"].clone();
+        if !obj["metadata"]["labels"].is_object() {
+            obj["metadata"]["labels"] = json!({});
+        }
+        obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+    }
+    // ANCHOR_END: namespace_prepare
+
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        // Status and finalizers change only through the server's own deletion path.
+        new["status"] = old["status"].clone();
+        new["spec"] = old["spec"].clone();
+        let name = old["metadata"]["name"].clone();
+        if !new["metadata"]["labels"].is_object() {
+            new["metadata"]["labels"] = json!({});
+        }
+        new["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+    }
+
+    fn validate(&self, _obj: &Value) -> Vec<StatusCause> {
+        Vec::new()
+    }
+
+    fn table_columns(&self) -> Vec<TableColumn> {
+        vec![
+            TableColumn {
+                name: "Status",
+                type_: "string",
+                format: "",
+                description: "The lifecycle phase of the namespace: Active or Terminating.",
+                priority: 0,
+            },
+            AGE_COLUMN,
+        ]
+    }
+
+    fn table_cells(&self, obj: &Value) -> Vec<Value> {
+        vec![obj["status"]["phase"].clone(), age_cell(obj)]
+    }
+}
+
+pub struct ConfigMapStrategy;
+
+/// `IsConfigMapKey`: what a key of `data` or `binaryData` may be.
+fn config_map_key_error(key: &str) -> Option<&'static str> {
+    if key.len() > 253 {
+        return Some("must be no more than 253 characters");
+    }
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+        return Some("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
+    }
+    if key == "." || key == ".." {
+        return Some("must not be '.' or '..'");
+    }
+    None
+}
+
+/// kube-apiserver's limit on the data a ConfigMap holds (`MaxSecretSize`, 1 MiB).
+const MAX_CONFIG_MAP_BYTES: usize = 1024 * 1024;
+
+impl Strategy for ConfigMapStrategy {
+    fn validate(&self, obj: &Value) -> Vec<StatusCause> {
+        let mut causes = Vec::new();
+        let mut total = 0;
+        let mut seen = Vec::new();
+        for field in ["data", "binaryData"] {
+            match &obj[field] {
+                Value::Null => {}
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        let path = format!("{field}[{k}]");
+                        if let Some(e) = config_map_key_error(k) {
+                            causes.push(invalid(&path, &Value::String(k.clone()), e));
+                        }
+                        if seen.contains(k) {
+                            causes.push(invalid(&path, &Value::String(k.clone()), "duplicate of key present in data"));
+                        }
+                        seen.push(k.clone());
+                        match v.as_str() {
+                            Some(s) if field == "binaryData" && base64_decoded_len(s).is_none() => {
+                                causes.push(invalid(&path, v, "must be base64-encoded"))
+                            }
+                            Some(s) => total += s.len(),
+                            None => causes.push(invalid(&path, v, "must be a string")),
+                        }
+                    }
+                }
+                other => causes.push(invalid(field, other, "must be a map of strings")),
+            }
+        }
+        if total > MAX_CONFIG_MAP_BYTES {
+            causes.push(StatusCause {
+                reason: "FieldValueTooLong".into(),
+                message: format!("Too long: must have at most {MAX_CONFIG_MAP_BYTES} bytes"),
+                field: "data".into(),
+            });
+        }
+        if !matches!(obj["immutable"], Value::Null | Value::Bool(_)) {
+            causes.push(invalid("immutable", &obj["immutable"], "must be a boolean"));
+        }
+        causes
+    }
+
+    // ANCHOR: configmap_immutable
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<StatusCause> {
+        let mut causes = self.validate(new);
+        if old["immutable"] == Value::Bool(true) {
+            if new["immutable"] != Value::Bool(true) {
+                causes.push(invalid("immutable", &new["immutable"], "field is immutable when `immutable` is set"));
+            }
+            for field in ["data", "binaryData"] {
+                if new[field] != old[field] {
+                    causes.push(StatusCause {
+                        reason: "FieldValueForbidden".into(),
+                        message: "Forbidden: field is immutable when `immutable` is set".into(),
+                        field: field.into(),
+                    });
+                }
+            }
+        }
+        causes
+    }
+    // ANCHOR_END: configmap_immutable
+
+    fn table_columns(&self) -> Vec<TableColumn> {
+        vec![
+            TableColumn {
+                name: "Data",
+                type_: "string",
+                format: "",
+                description: "How many keys the ConfigMap holds in data and binaryData.",
+                priority: 0,
+            },
+            AGE_COLUMN,
+        ]
+    }
+
+    fn table_cells(&self, obj: &Value) -> Vec<Value> {
+        let count = |f: &str| obj[f].as_object().map_or(0, |m| m.len());
+        vec![json!(count("data") + count("binaryData")), age_cell(obj)]
+    }
+}
+
+fn base64_decoded_len(s: &str) -> Option<usize> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).ok().map(|b| b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_map_data_rules() {
+        let s = ConfigMapStrategy;
+        assert!(s.validate(&json!({"data": {"a.b": "x", "C_D-e": ""}})).is_empty());
+        let fields: Vec<String> = s
+            .validate(&json!({"data": {"bad key": "x", "n": 5}, "binaryData": {"b": "!!"}}))
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
+        assert_eq!(fields, ["data[bad key]", "data[n]", "binaryData[b]"]);
+        let big = "x".repeat(MAX_CONFIG_MAP_BYTES + 1);
+        assert_eq!(s.validate(&json!({"data": {"k": big}}))[0].field, "data");
+    }
+
+    #[test]
+    fn immutable_config_maps_keep_their_data() {
+        let s = ConfigMapStrategy;
+        let old = json!({"data": {"a": "1"}, "immutable": true});
+        assert!(s.validate_update(&old.clone(), &old).is_empty());
+        let changed = json!({"data": {"a": "2"}, "immutable": true});
+        assert_eq!(s.validate_update(&changed, &old)[0].field, "data");
+        assert_eq!(s.validate_update(&json!({"data": {"a": "1"}}), &old)[0].field, "immutable");
+    }
+
+    #[test]
+    fn namespaces_start_active_and_labelled() {
+        let mut ns = json!({"metadata": {"name": "demo"}});
+        NamespaceStrategy.prepare_for_create(&mut ns);
+        assert_eq!(ns["status"]["phase"], "Active");
+        assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
+        assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "demo");
+    }
+}

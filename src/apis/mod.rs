@@ -1,0 +1,50 @@
+//! The API groups and their kinds (book chapter 1): each group module has an `add_to_scheme`
+//! that registers its kinds, as each Go API package's `AddToScheme` does.
+//!
+//! - [`core`]: the legacy group (`/api/v1`): Namespace, ConfigMap.
+//! - [`apiextensions`]: `apiextensions.k8s.io/v1` CustomResourceDefinition.
+//! - [`apiregistration`]: `apiregistration.k8s.io/v1` APIService.
+//! - [`validation`]: the name and metadata rules every kind shares (`ValidateObjectMeta`).
+
+pub mod apiextensions;
+pub mod apiregistration;
+pub mod core;
+pub mod validation;
+
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use crate::scheme::TableColumn;
+use crate::util::time::{human_duration, parse_rfc3339};
+
+/// The `Age` column every kind's printer ends with.
+pub const AGE_COLUMN: TableColumn = TableColumn {
+    name: "Age",
+    type_: "string",
+    format: "",
+    description: "How long ago the object was created (from metadata.creationTimestamp).",
+    priority: 0,
+};
+
+/// The `Age` cell: `5s`, `3m`, or `<unknown>` when the timestamp is missing.
+pub fn age_cell(obj: &Value) -> Value {
+    let created = obj["metadata"]["creationTimestamp"].as_str().and_then(parse_rfc3339);
+    Value::String(match created {
+        Some(t) => human_duration(SystemTime::now().duration_since(t).unwrap_or_default()),
+        None => "<unknown>".into(),
+    })
+}
+
+// ANCHOR: new_scheme
+/// The scheme with every group's kinds, registered in the order discovery lists them. In
+/// kube-apiserver each group package registers itself into `legacyscheme.Scheme` from an `init()`
+/// when `import_known_versions.go` imports it; Rust has no `init()`, so the list is explicit.
+pub fn new_scheme() -> crate::scheme::Scheme {
+    let mut scheme = crate::scheme::Scheme::default();
+    core::add_to_scheme(&mut scheme);
+    apiextensions::add_to_scheme(&mut scheme);
+    apiregistration::add_to_scheme(&mut scheme);
+    scheme
+}
+// ANCHOR_END: new_scheme

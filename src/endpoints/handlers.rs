@@ -1,0 +1,253 @@
+//! One handler per verb: `k8s.io/apiserver/pkg/endpoints/handlers`. Each reads the options and
+//! body, calls the REST storage, and writes the result in the media type the client asked for.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::patch::merge_patch;
+use super::table::{partial_object_metadata, partial_object_metadata_list, to_table, IncludeObject};
+use crate::http::{Request, Response};
+use crate::registry::store::Deleted;
+use crate::registry::watch::{EventEncoder, WatchStream};
+use crate::registry::Rest;
+use crate::scheme::codec::{decode, negotiate, Output};
+use crate::scheme::meta::{Status, StatusError};
+use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
+use crate::scheme::{meta_str, ResourceDef};
+use crate::server::lifecycle_signals::LifecycleSignals;
+use crate::storage::Revision;
+
+/// Everything a handler needs about the resource it serves.
+pub struct ResourceHandler {
+    pub def: Arc<ResourceDef>,
+    pub rest: Arc<dyn Rest>,
+    pub lifecycle: Arc<LifecycleSignals>,
+}
+
+fn not_found_path() -> Response {
+    let mut status = Status::failure(404, "the server could not find the requested resource");
+    status.details = Some(Default::default());
+    Response::json(404, &status)
+}
+
+impl ResourceHandler {
+    // ANCHOR: serve_resource
+    /// Routes a resource request (its `RequestInfo` already parsed) to the handler of its verb.
+    pub fn serve(&self, req: &mut Request) -> Response {
+        let info = req.context.request_info.clone();
+        // A namespaced resource is reached inside a namespace (or across all of them, to list);
+        // a cluster-scoped one never inside a namespace; no subresources are served yet.
+        let scoped_right = if self.def.namespaced {
+            !info.namespace.is_empty() || matches!(info.verb.as_str(), "list" | "watch")
+        } else {
+            info.namespace.is_empty() || self.def.resource == "namespaces"
+        };
+        if !scoped_right || !info.subresource.is_empty() || info.parts.len() > 2 {
+            return not_found_path();
+        }
+        if !self.def.verbs.contains(&info.verb.as_str()) {
+            return StatusError::method_not_supported(self.def.group_resource(), &info.verb).to_response();
+        }
+        let result = match (req.method.as_str(), info.verb.as_str()) {
+            ("GET" | "HEAD", "get") => self.get(req, &info.namespace, &info.name),
+            ("GET" | "HEAD", "list") => self.list(req, &info.namespace),
+            ("GET" | "HEAD", "watch") => self.watch(req, &info.namespace),
+            ("POST", "create") if info.name.is_empty() => self.create(req, &info.namespace),
+            ("PUT", "update") => self.update(req, &info.namespace, &info.name),
+            ("PATCH", "patch") => self.patch(req, &info.namespace, &info.name),
+            ("DELETE", "delete") => self.delete(req, &info.namespace, &info.name),
+            ("DELETE", "deletecollection") => self.delete_collection(req, &info.namespace),
+            _ => Err(StatusError::method_not_supported(self.def.group_resource(), &info.verb)),
+        };
+        result.unwrap_or_else(|e| e.to_response())
+    }
+    // ANCHOR_END: serve_resource
+
+    /// One object in the media type the client accepts.
+    fn object_response(&self, req: &Request, status: u16, obj: &Value) -> Result<Response, StatusError> {
+        let body = match negotiate(req.header("accept"))? {
+            Output::Json => obj.clone(),
+            Output::PartialObjectMetadata => partial_object_metadata(obj),
+            Output::Table => {
+                let include = IncludeObject::parse(req.query_param("includeObject").as_deref());
+                let rv = json!({"resourceVersion": meta_str(obj, "resourceVersion")});
+                to_table(&self.def, std::slice::from_ref(obj), rv, include, true)
+            }
+        };
+        Ok(Response::json(status, &body))
+    }
+
+    fn get(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
+        let obj = self.rest.store().get(namespace, name)?;
+        self.object_response(req, 200, &obj)
+    }
+
+    fn list(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
+        let opts = ListOptions::decode(&req.query_pairs())?;
+        opts.field_selector.check_fields(&[])?;
+        let list = self.rest.store().list(namespace, &opts)?;
+        let body = match negotiate(req.header("accept"))? {
+            Output::Json => list,
+            Output::PartialObjectMetadata => partial_object_metadata_list(&list),
+            Output::Table => {
+                let include = IncludeObject::parse(req.query_param("includeObject").as_deref());
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                to_table(&self.def, &items, list["metadata"].clone(), include, true)
+            }
+        };
+        Ok(Response::json(200, &body))
+    }
+
+    fn decode_body(&self, req: &Request, opts: &WriteOptions) -> Result<(Value, Vec<String>), StatusError> {
+        let decoded = decode(req.header("content-type"), &req.body, &self.def, opts.field_validation)?;
+        Ok((decoded.object, decoded.warnings))
+    }
+
+    fn with_warnings(resp: Response, warnings: Vec<String>) -> Response {
+        warnings
+            .into_iter()
+            .fold(resp, |r, w| r.with_header("Warning", format!("299 - {w:?}")))
+    }
+
+    fn create(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
+        let opts = WriteOptions::decode(&req.query_pairs())?;
+        let (obj, warnings) = self.decode_body(req, &opts)?;
+        let created = self.rest.store().create(namespace, obj, &opts, &req.context.user)?;
+        Ok(Self::with_warnings(self.object_response(req, 201, &created)?, warnings))
+    }
+
+    fn update(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
+        let opts = WriteOptions::decode(&req.query_pairs())?;
+        let (obj, warnings) = self.decode_body(req, &opts)?;
+        let updated = self.rest.store().update(namespace, name, obj, &opts, &req.context.user)?;
+        Ok(Self::with_warnings(self.object_response(req, 200, &updated)?, warnings))
+    }
+
+    // ANCHOR: patch
+    /// `PATCH` with a merge patch (or a strategic merge patch, the same for our kinds): applied to
+    /// the stored object, then written as an update that must find the object unchanged.
+    fn patch(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
+        let content_type = req.header("content-type").unwrap_or("");
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        if !matches!(media, "application/merge-patch+json" | "application/strategic-merge-patch+json") {
+            return Err(StatusError::new(
+                415,
+                format!("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got {media:?})"),
+            ));
+        }
+        let opts = WriteOptions::decode(&req.query_pairs())?;
+        let patch: Value = serde_json::from_slice(&req.body)
+            .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
+        if !patch.is_object() {
+            return Err(StatusError::bad_request("error decoding patch: a merge patch must be a JSON object"));
+        }
+        let store = self.rest.store();
+        let mut obj = store.get(namespace, name)?;
+        let stored_rv = meta_str(&obj, "resourceVersion").to_string();
+        merge_patch(&mut obj, &patch);
+        // The patch may name a resourceVersion to insist on; otherwise the one we patched.
+        if meta_str(&obj, "resourceVersion").is_empty() {
+            crate::scheme::set_meta(&mut obj, "resourceVersion", Value::String(stored_rv));
+        }
+        let body = serde_json::to_vec(&obj).expect("objects serialize");
+        let decoded = decode(Some("application/json"), &body, &self.def, opts.field_validation)?;
+        let updated = store.update(namespace, name, decoded.object, &opts, &req.context.user)?;
+        Ok(Self::with_warnings(self.object_response(req, 200, &updated)?, decoded.warnings))
+    }
+    // ANCHOR_END: patch
+
+    fn delete(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
+        let opts = DeleteOptions::decode(&req.query_pairs(), &req.body)?;
+        match self.rest.delete(namespace, name, &opts, &req.context.user)? {
+            Deleted::Object(obj) => self.object_response(req, 200, &obj),
+            Deleted::Status(details) => Ok(Response::json(200, &Status::success(details))),
+        }
+    }
+
+    fn delete_collection(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
+        let list_opts = ListOptions::decode(&req.query_pairs())?;
+        let opts = DeleteOptions::decode(&req.query_pairs(), &req.body)?;
+        let list = self.rest.store().list(namespace, &list_opts)?;
+        let mut deleted = Vec::new();
+        for item in list["items"].as_array().into_iter().flatten() {
+            match self.rest.delete(meta_str(item, "namespace"), meta_str(item, "name"), &opts, &req.context.user) {
+                Ok(_) => deleted.push(item.clone()),
+                Err(e) if e.code() == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let out = json!({"kind": self.def.list_kind(), "apiVersion": self.def.api_version(), "metadata": list["metadata"], "items": deleted});
+        Ok(Response::json(200, &out))
+    }
+
+    // ANCHOR: watch
+    /// A watch: from `resourceVersion` if given, else from now after a synthetic ADDED for each
+    /// object that exists (kube-apiserver's "get state and start at most recent").
+    fn watch(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
+        let opts = ListOptions::decode(&req.query_pairs())?;
+        opts.field_selector.check_fields(&[])?;
+        let output = negotiate(req.header("accept"))?;
+        let store = self.rest.store();
+        let prefix = store.key_prefix(namespace);
+        let mut initial = VecDeque::new();
+        let start: Revision = match opts.resource_version.as_str() {
+            "" | "0" => {
+                let list = store.list(namespace, &ListOptions { label_selector: opts.label_selector.clone(), field_selector: opts.field_selector.clone(), ..Default::default() })?;
+                for item in list["items"].as_array().into_iter().flatten() {
+                    initial.push_back(("ADDED", item.clone()));
+                }
+                list["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0)
+            }
+            rv => rv.parse().map_err(|_| StatusError::bad_request(format!("invalid resource version {rv:?}")))?,
+        };
+        let watcher = match store.storage().watch(&prefix, start) {
+            Ok(w) => w,
+            Err(e) => {
+                // 410 Gone travels inside the stream, as an ERROR event, which is where client-go
+                // looks for it before it lists again.
+                let status = store.storage_error("", e);
+                initial.push_back(("ERROR", serde_json::to_value(&*status.0).expect("Status serializes")));
+                store.storage().watch(&prefix, store.storage().current_revision()).map_err(|e| store.storage_error("", e))?
+            }
+        };
+        let stream = WatchStream {
+            rest: Arc::clone(&self.rest),
+            watcher,
+            deadline: opts.timeout_seconds.map(|s| Instant::now() + Duration::from_secs(s)),
+            opts,
+            initial,
+            encode: self.event_encoder(req, output),
+            lifecycle: Arc::clone(&self.lifecycle),
+            finished: false,
+        };
+        Ok(Response::stream(200, "application/json", Box::new(stream)).with_header("Cache-Control", "no-cache, private"))
+    }
+    // ANCHOR_END: watch
+
+    /// How each event is written: the object as JSON, or a one-row Table whose first event alone
+    /// carries the column definitions.
+    fn event_encoder(&self, req: &Request, output: Output) -> EventEncoder {
+        let def = Arc::clone(&self.def);
+        let include = IncludeObject::parse(req.query_param("includeObject").as_deref());
+        let mut first = true;
+        Box::new(move |kind: &str, obj: &Value| {
+            let object = match output {
+                _ if kind == "ERROR" => obj.clone(),
+                Output::Json => obj.clone(),
+                Output::PartialObjectMetadata => partial_object_metadata(obj),
+                Output::Table => {
+                    let rv = json!({"resourceVersion": meta_str(obj, "resourceVersion")});
+                    let table = to_table(&def, std::slice::from_ref(obj), rv, include, first);
+                    first = false;
+                    table
+                }
+            };
+            let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).expect("events serialize");
+            line.push(b'\n');
+            line
+        })
+    }
+}

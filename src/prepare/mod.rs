@@ -1,0 +1,63 @@
+//! Stage 5: PrepareRun (book chapter 5, `ch05-prepare-run.md`).
+//!
+//! Mirrors `GenericAPIServer.PrepareRun` (seed 003) and `APIAggregator.PrepareRun` (seed 004):
+//! on the outermost server, install `/healthz`, `/livez` and `/readyz` with every check gathered
+//! along the chain (plus one check per post-start hook, and the `shutdown` check on `/readyz`),
+//! install `/version`, and wrap the chain in the handler chain. What comes out is ready to serve.
+//!
+//! - [`healthz`]: the three health endpoints.
+//! - [`version`]: `/version`.
+
+pub mod healthz;
+pub mod version;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::http::Handler;
+use crate::server::filters::{build_handler_chain, InFlight};
+use crate::server::generic::{DelegationTarget, GenericAPIServer, PostStartHook};
+use crate::server::lifecycle_signals::LifecycleSignals;
+use healthz::{Check, HealthzHandler};
+
+/// `preparedGenericAPIServer`: the server with its handler chain, and what Run needs.
+pub struct PreparedGenericAPIServer {
+    /// The filters wrapped around the server chain: what every connection serves.
+    pub handler: Arc<dyn Handler>,
+    pub post_start_hooks: Vec<Arc<PostStartHook>>,
+    pub lifecycle: Arc<LifecycleSignals>,
+    pub in_flight: Arc<InFlight>,
+}
+
+// ANCHOR: prepare_run
+/// `PrepareRun` on the aggregator, the outermost server.
+pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGenericAPIServer {
+    let lifecycle = Arc::clone(&config.lifecycle);
+    let hooks = server.post_start_hooks();
+
+    // The checks of every server in the chain, then one per post-start hook.
+    let mut checks: Vec<Check> = vec![Check::ping()];
+    checks.extend(server.health_checks().into_iter().map(Check::from_health_check));
+    checks.extend(hooks.iter().map(|h| Check::post_start_hook(Arc::clone(h))));
+    server.handle("/healthz", Arc::new(HealthzHandler::new("healthz", checks.clone(), None)));
+    server.handle("/livez", Arc::new(HealthzHandler::new("livez", checks.clone(), None)));
+
+    // /readyz also fails from the moment shutdown begins, so load balancers stop sending traffic
+    // while in-flight requests still finish.
+    let mut ready_checks = checks;
+    ready_checks.push(Check::shutdown(Arc::clone(&lifecycle)));
+    server.handle("/readyz", Arc::new(HealthzHandler::new("readyz", ready_checks, Some(Arc::clone(&lifecycle)))));
+
+    server.handle("/version", Arc::new(version::VersionHandler));
+
+    let in_flight = Arc::new(InFlight::default());
+    let handler = build_handler_chain(
+        Arc::new(server),
+        Arc::clone(&config.authenticator),
+        Arc::clone(&config.authorizer),
+        Arc::clone(&in_flight),
+        config.max_requests_inflight,
+    );
+    PreparedGenericAPIServer { handler, post_start_hooks: hooks, lifecycle, in_flight }
+}
+// ANCHOR_END: prepare_run

@@ -1,0 +1,36 @@
+//! Registries: the REST storage behind each resource (book chapter 4, `ch04-server-chain.md`).
+//!
+//! Mirrors `k8s.io/apiserver/pkg/registry/generic/registry.Store`: the one generic store that,
+//! given a kind's strategy, implements create, get, list, update, delete and watch on top of the
+//! storage interface, with admission run in the right place. Kinds whose REST is special wrap it:
+//! [`namespace`] (deletion through the `kubernetes` finalizer).
+//!
+//! - [`store`]: the generic store.
+//! - [`namespace`]: namespace deletion and finalization.
+//! - [`watch`]: turning storage events into the watch stream a client reads.
+
+pub mod namespace;
+pub mod store;
+pub mod watch;
+
+use crate::config::authentication::UserInfo;
+use crate::scheme::meta::StatusError;
+use crate::scheme::parameter_codec::DeleteOptions;
+use store::{Deleted, Store};
+
+/// The REST storage of one resource, as the endpoint handlers see it: the generic store, and a
+/// delete that a kind may override (kube-apiserver's per-kind `REST` types wrap `registry.Store`
+/// the same way).
+pub trait Rest: Send + Sync {
+    fn store(&self) -> &Store;
+
+    fn delete(&self, namespace: &str, name: &str, opts: &DeleteOptions, user: &UserInfo) -> Result<Deleted, StatusError> {
+        self.store().delete(namespace, name, opts, user)
+    }
+}
+
+impl Rest for Store {
+    fn store(&self) -> &Store {
+        self
+    }
+}

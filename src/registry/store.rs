@@ -1,0 +1,393 @@
+//! The generic REST store: `registry.Store` in `k8s.io/apiserver/pkg/registry/generic/registry`.
+//!
+//! The order of a write is kube-apiserver's: decode (done by the handler), fill server-set
+//! metadata, strategy `PrepareForCreate`/`PrepareForUpdate`, mutating admission, validation,
+//! validating admission, then one compare-and-swap write to storage.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+
+use crate::apis::validation::{validate_object_meta, NameRule};
+use crate::config::admission::{AdmissionChain, Attributes, Operation};
+use crate::config::authentication::UserInfo;
+use crate::scheme::meta::{StatusDetails, StatusError};
+use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
+use crate::scheme::{invalid_error, meta_str, set_meta, ResourceDef};
+use crate::storage::{KeyValue, Revision, Storage, StorageError};
+use crate::util::{random, time::rfc3339};
+
+/// What a delete answers: kinds with finalizers return the object that is now being deleted,
+/// the others a `Status` of success.
+pub enum Deleted {
+    Object(Value),
+    Status(StatusDetails),
+}
+
+pub struct Store {
+    pub def: Arc<ResourceDef>,
+    storage: Arc<dyn Storage>,
+    /// `--etcd-prefix` plus the kind's own prefix: `/registry/configmaps/`.
+    prefix: String,
+    admission: Arc<AdmissionChain>,
+}
+
+impl Store {
+    pub fn new(def: Arc<ResourceDef>, storage: Arc<dyn Storage>, etcd_prefix: &str, admission: Arc<AdmissionChain>) -> Store {
+        let prefix = format!("{}{}", etcd_prefix.trim_end_matches('/'), def.storage_prefix());
+        Store { def, storage, prefix, admission }
+    }
+
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The key prefix of one namespace (or of everything, for `namespace == ""`).
+    pub fn key_prefix(&self, namespace: &str) -> String {
+        if self.def.namespaced && !namespace.is_empty() {
+            format!("{}{namespace}/", self.prefix)
+        } else {
+            self.prefix.clone()
+        }
+    }
+
+    fn key(&self, namespace: &str, name: &str) -> String {
+        format!("{}{name}", self.key_prefix(namespace))
+    }
+
+    fn name_rule(&self) -> NameRule {
+        if self.def.resource == "namespaces" {
+            NameRule::Label
+        } else {
+            NameRule::Subdomain
+        }
+    }
+
+    /// A stored value as the object a client sees: its `resourceVersion` is the revision that
+    /// last modified it (the stored bytes never hold one, as in kube-apiserver).
+    pub fn decode(&self, kv: &KeyValue) -> Result<Value, StatusError> {
+        let mut obj: Value = serde_json::from_slice(&kv.value)
+            .map_err(|e| StatusError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+        set_meta(&mut obj, "resourceVersion", Value::String(kv.mod_revision.to_string()));
+        Ok(obj)
+    }
+
+    fn encode(obj: &Value) -> Vec<u8> {
+        let mut stored = obj.clone();
+        if let Some(meta) = stored["metadata"].as_object_mut() {
+            meta.remove("resourceVersion");
+        }
+        serde_json::to_vec(&stored).expect("objects serialize")
+    }
+
+    fn not_found(&self, name: &str) -> StatusError {
+        StatusError::not_found(self.def.group_resource(), name)
+    }
+
+    pub fn storage_error(&self, name: &str, e: StorageError) -> StatusError {
+        match e {
+            StorageError::NotFound => self.not_found(name),
+            StorageError::AlreadyExists => StatusError::already_exists(self.def.group_resource(), name),
+            StorageError::Conflict { .. } => StatusError::conflict(
+                self.def.group_resource(),
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ),
+            StorageError::Compacted { .. } => StatusError::expired(e.to_string()),
+            StorageError::Unavailable(why) => StatusError::new(503, format!("storage is unavailable: {why}")),
+        }
+    }
+
+    pub fn get(&self, namespace: &str, name: &str) -> Result<Value, StatusError> {
+        match self.storage.get(&self.key(namespace, name)) {
+            Ok(Some(kv)) => self.decode(&kv),
+            Ok(None) => Err(self.not_found(name)),
+            Err(e) => Err(self.storage_error(name, e)),
+        }
+    }
+
+    // ANCHOR: store_list
+    /// A list object (`ConfigMapList`) of what matches the selectors, `limit` at a time.
+    pub fn list(&self, namespace: &str, opts: &ListOptions) -> Result<Value, StatusError> {
+        let prefix = self.key_prefix(namespace);
+        let (kvs, revision) = self.storage.list(&prefix).map_err(|e| self.storage_error("", e))?;
+        let start = continue_key(&opts.continue_token, &prefix, self.storage.current_revision())?;
+        let mut items = Vec::new();
+        let mut next_key = None;
+        let mut remaining = 0u64;
+        for kv in kvs.iter().filter(|kv| start.as_deref().is_none_or(|s| kv.key.as_str() >= s)) {
+            let obj = self.decode(kv)?;
+            if !self.matches(&obj, opts) {
+                continue;
+            }
+            if opts.limit.is_some_and(|l| items.len() >= l) {
+                next_key.get_or_insert_with(|| kv.key.clone());
+                remaining += 1;
+                continue;
+            }
+            items.push(obj);
+        }
+        let mut metadata = json!({ "resourceVersion": revision.to_string() });
+        if let Some(key) = next_key {
+            metadata["continue"] = Value::String(encode_continue(revision, &key[prefix.len()..]));
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        Ok(json!({
+            "kind": self.def.list_kind(),
+            "apiVersion": self.def.api_version(),
+            "metadata": metadata,
+            "items": items,
+        }))
+    }
+    // ANCHOR_END: store_list
+
+    /// Whether an object passes the list's label and field selectors.
+    pub fn matches(&self, obj: &Value, opts: &ListOptions) -> bool {
+        opts.label_selector.matches(obj["metadata"]["labels"].as_object()) && opts.field_selector.matches(obj)
+    }
+
+    fn attributes<'a>(&'a self, op: Operation, namespace: &'a str, name: &'a str, user: &'a UserInfo) -> Attributes<'a> {
+        Attributes { operation: op, def: &self.def, namespace, name, user }
+    }
+
+    /// The namespace an object belongs in: the one in the URL, which the body may repeat but not
+    /// contradict.
+    fn check_namespace(&self, obj: &mut Value, namespace: &str) -> Result<(), StatusError> {
+        if !self.def.namespaced {
+            if let Some(meta) = obj["metadata"].as_object_mut() {
+                meta.remove("namespace");
+            }
+            return Ok(());
+        }
+        match meta_str(obj, "namespace") {
+            "" => set_meta(obj, "namespace", Value::String(namespace.into())),
+            ns if ns == namespace => {}
+            _ => {
+                return Err(StatusError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self, obj: &Value, old: Option<&Value>) -> Result<(), StatusError> {
+        let mut causes = validate_object_meta(obj, self.name_rule());
+        causes.extend(match old {
+            None => self.def.strategy.validate(obj),
+            Some(old) => self.def.strategy.validate_update(obj, old),
+        });
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid_error(&self.def, meta_str(obj, "name"), causes))
+        }
+    }
+
+    // ANCHOR: store_create
+    pub fn create(&self, namespace: &str, mut obj: Value, opts: &WriteOptions, user: &UserInfo) -> Result<Value, StatusError> {
+        self.check_namespace(&mut obj, namespace)?;
+        if meta_str(&obj, "name").is_empty() && !meta_str(&obj, "generateName").is_empty() {
+            let name = format!("{}{}", meta_str(&obj, "generateName"), random::name_suffix());
+            set_meta(&mut obj, "name", Value::String(name));
+        }
+        // Fields only the server sets.
+        if let Some(meta) = obj["metadata"].as_object_mut() {
+            for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+                meta.remove(field);
+            }
+            meta.insert("uid".into(), Value::String(random::uuid()));
+            meta.insert("creationTimestamp".into(), Value::String(rfc3339(SystemTime::now())));
+        }
+        self.def.strategy.prepare_for_create(&mut obj);
+        let name = meta_str(&obj, "name").to_string();
+        let attrs = self.attributes(Operation::Create, namespace, &name, user);
+        self.admission.admit(&attrs, &mut obj)?;
+        self.validate(&obj, None)?;
+        self.admission.validate(&attrs, &obj)?;
+        if opts.dry_run {
+            return Ok(obj);
+        }
+        let kv = self
+            .storage
+            .create(&self.key(namespace, &name), Self::encode(&obj))
+            .map_err(|e| self.storage_error(&name, e))?;
+        self.decode(&kv)
+    }
+    // ANCHOR_END: store_create
+
+    // ANCHOR: store_update
+    /// `PUT`: replaces the object. A `resourceVersion` in the body must be the stored one
+    /// (optimistic concurrency); without one the update is unconditional, as kube-apiserver
+    /// allows for every kind we serve.
+    pub fn update(&self, namespace: &str, name: &str, mut obj: Value, opts: &WriteOptions, user: &UserInfo) -> Result<Value, StatusError> {
+        self.check_namespace(&mut obj, namespace)?;
+        match meta_str(&obj, "name") {
+            "" => set_meta(&mut obj, "name", Value::String(name.into())),
+            n if n == name => {}
+            n => {
+                return Err(StatusError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )))
+            }
+        }
+        let wanted: Option<Revision> = match meta_str(&obj, "resourceVersion") {
+            "" => None,
+            rv => Some(rv.parse().map_err(|_| {
+                StatusError::bad_request(format!("metadata.resourceVersion: Invalid value: {rv:?}: must be a decimal revision"))
+            })?),
+        };
+        let key = self.key(namespace, name);
+        loop {
+            let current = match self.storage.get(&key) {
+                Ok(Some(kv)) => kv,
+                Ok(None) => return Err(self.not_found(name)),
+                Err(e) => return Err(self.storage_error(name, e)),
+            };
+            if wanted.is_some_and(|w| w != current.mod_revision) {
+                return Err(self.storage_error(name, StorageError::Conflict { current }));
+            }
+            let old = self.decode(&current)?;
+            let mut new = obj.clone();
+            for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+                match old["metadata"].get(field) {
+                    Some(v) => set_meta(&mut new, field, v.clone()),
+                    None => {
+                        if let Some(m) = new["metadata"].as_object_mut() {
+                            m.remove(field);
+                        }
+                    }
+                }
+            }
+            self.def.strategy.prepare_for_update(&mut new, &old);
+            let attrs = self.attributes(Operation::Update, namespace, name, user);
+            self.admission.admit(&attrs, &mut new)?;
+            self.validate(&new, Some(&old))?;
+            self.admission.validate(&attrs, &new)?;
+            let bytes = Self::encode(&new);
+            // An update that changes nothing is not written: the revision stays, and watchers
+            // hear nothing, as with kube-apiserver.
+            if opts.dry_run || bytes == *current.value {
+                set_meta(&mut new, "resourceVersion", Value::String(current.mod_revision.to_string()));
+                return Ok(new);
+            }
+            match self.storage.update(&key, bytes, current.mod_revision) {
+                Ok(kv) => return self.decode(&kv),
+                // Someone wrote in between: an unconditional update tries again on the new state.
+                Err(StorageError::Conflict { .. }) if wanted.is_none() => continue,
+                Err(e) => return Err(self.storage_error(name, e)),
+            }
+        }
+    }
+    // ANCHOR_END: store_update
+
+    /// Checks `DeleteOptions.preconditions` against the stored object.
+    pub fn check_preconditions(&self, obj: &Value, opts: &DeleteOptions) -> Result<(), StatusError> {
+        let name = meta_str(obj, "name");
+        if let Some(uid) = &opts.precondition_uid {
+            if uid != meta_str(obj, "uid") {
+                return Err(StatusError::conflict(self.def.group_resource(), name, &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta_str(obj, "uid")
+                )));
+            }
+        }
+        if let Some(rv) = &opts.precondition_resource_version {
+            if rv != meta_str(obj, "resourceVersion") {
+                return Err(StatusError::conflict(self.def.group_resource(), name, &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    meta_str(obj, "resourceVersion")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Validating admission for a delete (NamespaceLifecycle refuses to delete `default`).
+    pub fn admit_delete(&self, namespace: &str, name: &str, obj: &Value, user: &UserInfo) -> Result<(), StatusError> {
+        self.admission.validate(&self.attributes(Operation::Delete, namespace, name, user), obj)
+    }
+
+    // ANCHOR: store_delete
+    pub fn delete(&self, namespace: &str, name: &str, opts: &DeleteOptions, user: &UserInfo) -> Result<Deleted, StatusError> {
+        let key = self.key(namespace, name);
+        let current = match self.storage.get(&key) {
+            Ok(Some(kv)) => kv,
+            Ok(None) => return Err(self.not_found(name)),
+            Err(e) => return Err(self.storage_error(name, e)),
+        };
+        let mut obj = self.decode(&current)?;
+        self.check_preconditions(&obj, opts)?;
+        self.admit_delete(namespace, name, &obj, user)?;
+        let has_finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        if has_finalizers {
+            // Graceful deletion: mark it, and whoever owns a finalizer finishes the job.
+            if obj["metadata"]["deletionTimestamp"].is_null() && !opts.dry_run {
+                set_meta(&mut obj, "deletionTimestamp", Value::String(rfc3339(SystemTime::now())));
+                set_meta(&mut obj, "deletionGracePeriodSeconds", json!(0));
+                let kv = self
+                    .storage
+                    .update(&key, Self::encode(&obj), current.mod_revision)
+                    .map_err(|e| self.storage_error(name, e))?;
+                obj = self.decode(&kv)?;
+            }
+            return Ok(Deleted::Object(obj));
+        }
+        if !opts.dry_run {
+            self.storage
+                .delete(&key, Some(current.mod_revision))
+                .map_err(|e| self.storage_error(name, e))?;
+        }
+        Ok(Deleted::Status(StatusDetails {
+            name: name.into(),
+            group: self.def.group.into(),
+            kind: self.def.resource.into(),
+            uid: meta_str(&obj, "uid").into(),
+            ..Default::default()
+        }))
+    }
+    // ANCHOR_END: store_delete
+
+    /// Writes `obj` back over the stored version `expected` (used by finalization).
+    pub fn write_back(&self, namespace: &str, name: &str, obj: &Value, expected: Revision) -> Result<Value, StatusError> {
+        let kv = self
+            .storage
+            .update(&self.key(namespace, name), Self::encode(obj), expected)
+            .map_err(|e| self.storage_error(name, e))?;
+        self.decode(&kv)
+    }
+
+    /// Removes the object outright, whatever its finalizers (the end of finalization).
+    pub fn remove(&self, namespace: &str, name: &str) -> Result<(), StatusError> {
+        match self.storage.delete(&self.key(namespace, name), None) {
+            Ok(_) | Err(StorageError::NotFound) => Ok(()),
+            Err(e) => Err(self.storage_error(name, e)),
+        }
+    }
+}
+
+/// A continue token: where the next page starts, and at which revision the first page was read.
+/// Opaque to clients, as kube-apiserver's base64 JSON token is.
+fn encode_continue(revision: Revision, start: &str) -> String {
+    use base64::Engine;
+    let token = json!({"v": "meta.k8s.io/v1", "rv": revision, "start": start});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+/// The first key of the next page, or `None` without a token.
+fn continue_key(token: &str, prefix: &str, current: Revision) -> Result<Option<String>, StatusError> {
+    use base64::Engine;
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || StatusError::bad_request("continue key is not valid: the token is malformed");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let (Some(rv), Some(start)) = (v["rv"].as_u64(), v["start"].as_str()) else {
+        return Err(bad());
+    };
+    if rv > current || start.contains("..") {
+        return Err(bad());
+    }
+    Ok(Some(format!("{prefix}{start}")))
+}

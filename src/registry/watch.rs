@@ -1,0 +1,67 @@
+//! A watch as the client reads it: storage events turned into `{"type":...,"object":...}` lines.
+//!
+//! Mirrors the watch path of `registry.Store.Watch` and `endpoints/handlers/watch.go`: an optional
+//! burst of synthetic ADDED events for what already exists, then live events, filtered by the
+//! selectors, until the client goes, `timeoutSeconds` runs out, or the server shuts down.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::Rest;
+use crate::http::StreamBody;
+use crate::scheme::parameter_codec::ListOptions;
+use crate::server::lifecycle_signals::LifecycleSignals;
+use crate::storage::{EventType, WatchMessage, Watcher};
+
+/// Turns one event (`ADDED`, the object) into the bytes of one line of the stream.
+pub type EventEncoder = Box<dyn FnMut(&str, &Value) -> Vec<u8> + Send>;
+
+pub struct WatchStream {
+    pub rest: Arc<dyn Rest>,
+    pub watcher: Watcher,
+    pub opts: ListOptions,
+    /// Events to send before the live ones: synthetic ADDED for existing objects, or an ERROR.
+    pub initial: VecDeque<(&'static str, Value)>,
+    pub encode: EventEncoder,
+    /// From `timeoutSeconds`: checked at each progress notification, which the heartbeat sends
+    /// often enough that the stream ends on time without a timer of its own.
+    pub deadline: Option<Instant>,
+    pub lifecycle: Arc<LifecycleSignals>,
+    /// Set after an ERROR event, which is always the last.
+    pub finished: bool,
+}
+
+impl StreamBody for WatchStream {
+    fn next_chunk(&mut self) -> Option<Vec<u8>> {
+        if let Some((kind, obj)) = self.initial.pop_front() {
+            self.finished = kind == "ERROR";
+            return Some((self.encode)(kind, &obj));
+        }
+        if self.finished {
+            return None;
+        }
+        loop {
+            if self.lifecycle.not_accepting_new_requests.fired() || self.deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            match self.watcher.next()? {
+                WatchMessage::Progress(_) => continue,
+                WatchMessage::Event(event) => {
+                    let Ok(obj) = self.rest.store().decode(&event.kv) else { continue };
+                    if !self.rest.store().matches(&obj, &self.opts) {
+                        continue;
+                    }
+                    let kind = match event.kind {
+                        EventType::Added => "ADDED",
+                        EventType::Modified => "MODIFIED",
+                        EventType::Deleted => "DELETED",
+                    };
+                    return Some((self.encode)(kind, &obj));
+                }
+            }
+        }
+    }
+}

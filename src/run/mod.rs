@@ -1,0 +1,172 @@
+//! Stage 6: Run (book chapter 6, `ch06-run.md`).
+//!
+//! Mirrors kube-apiserver's `Run` (seed 004): `CreateServerChain`, `PrepareRun`, then
+//! `preparedGenericAPIServer.Run`, which serves until a signal and then terminates gracefully.
+//!
+//! - [`tls`]: self-signed certificates, the rustls config, the admin kubeconfig.
+//! - [`serve`]: the listener and the connection coroutines.
+//! - [`lifecycle`]: the control loop, the heartbeat, graceful termination.
+//! - [`signals`]: SIGTERM and SIGINT.
+
+pub mod lifecycle;
+pub mod serve;
+pub mod signals;
+pub mod tls;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+use std::thread::JoinHandle;
+
+use crate::cmd::options::CompletedOptions;
+use crate::config::build_generic_config;
+use crate::prepare::{prepare_run, PreparedGenericAPIServer};
+use crate::scheme::Scheme;
+use crate::server::create_server_chain;
+use lifecycle::{control_loop, spawn_heartbeat, Graceful, Outcome};
+use serve::SecureServingInfo;
+
+/// A coroutine stack big enough for a TLS handshake in a debug build (0x4000 words, 128 KiB on
+/// 64-bit); may's default of 0x1000 words overflows inside rustls.
+pub const COROUTINE_STACK_WORDS: usize = 0x4000;
+
+// ANCHOR: init_runtime
+/// Configures may before anything starts a coroutine or opens a may socket: one worker thread,
+/// so every connection is a coroutine taking turns on it, and stacks sized for TLS.
+pub fn init_runtime() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        may::config().set_workers(1).set_stack_size(COROUTINE_STACK_WORDS);
+    });
+}
+// ANCHOR_END: init_runtime
+
+/// The files a client needs to reach the server, written at start.
+pub struct ClientCredentials {
+    pub kubeconfig: PathBuf,
+    pub ca_pem: Vec<u8>,
+    pub admin_token: String,
+}
+
+/// The address clients are told to use: the advertise address, or loopback for a wildcard bind.
+fn client_host(opts: &CompletedOptions) -> IpAddr {
+    let ip = opts.generic.advertise_address.unwrap_or(opts.secure_serving.bind_address);
+    if ip.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        ip
+    }
+}
+
+/// `SecureServingOptions.MaybeDefaultWithSelfSignedCerts` and `ApplyTo`: certificates, the
+/// listener, and the admin kubeconfig pointing at it.
+fn secure_serving(opts: &CompletedOptions) -> Result<(SecureServingInfo, ClientCredentials), String> {
+    let ss = &opts.secure_serving;
+    let host = client_host(opts);
+    let (cert, key, ca_file) = match (&ss.tls_cert_file, &ss.tls_private_key_file) {
+        (Some(cert), Some(key)) => (cert.clone(), key.clone(), cert.clone()),
+        _ => {
+            let mut dns = Vec::new();
+            if !opts.generic.external_hostname.is_empty() {
+                dns.push(opts.generic.external_hostname.clone());
+            }
+            let generated = tls::maybe_default_with_self_signed_certs(&ss.cert_dir, &[host, ss.bind_address], &dns)?;
+            (generated.serving_cert, generated.serving_key, generated.ca_cert)
+        }
+    };
+    let tls = tls::server_config(&cert, &key)?;
+    let listener = serve::bind(SocketAddr::new(ss.bind_address, ss.secure_port))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let ca_pem = std::fs::read(&ca_file).map_err(|e| format!("{}: {e}", ca_file.display()))?;
+    let admin_token = tls::admin_token(&ss.cert_dir)?;
+    let url = format!("https://{}", SocketAddr::new(host, port));
+    let kubeconfig = tls::write_admin_kubeconfig(&ss.cert_dir, &url, &ca_pem, &admin_token)?;
+    log::info!("serving securely on {}; kubeconfig: {}", SocketAddr::new(ss.bind_address, port), kubeconfig.display());
+    Ok((SecureServingInfo { listener, tls }, ClientCredentials { kubeconfig, ca_pem, admin_token }))
+}
+
+/// A server that is serving, and the way to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub credentials: ClientCredentials,
+    /// Write the signal byte here to ask for graceful termination.
+    control: UnixStream,
+    /// The control loop, on its own thread when the server runs in-process (tests, examples).
+    control_loop: Option<JoinHandle<Outcome>>,
+}
+
+impl RunningServer {
+    /// Graceful termination, as a SIGTERM would start it; returns once the server has stopped.
+    pub fn shutdown(mut self) -> Outcome {
+        use std::io::Write;
+        let _ = self.control.write_all(&[signals::SIGNAL_BYTE]);
+        self.control_loop.take().map_or(Outcome::Forced, |h| h.join().unwrap_or(Outcome::Forced))
+    }
+}
+
+/// Everything up to the control loop: the stages 3 to 6 of `Run`.
+fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<(RunningServer, UnixStream, UnixStream), String> {
+    init_runtime();
+    // Stage 6 starts early, as in kube-apiserver: the listener is bound while the config is built.
+    let (serving, credentials) = secure_serving(opts)?;
+    let addr = serving.listener.local_addr().map_err(|e| e.to_string())?;
+    // Stage 3: the generic config.
+    let config = build_generic_config(opts, scheme, &credentials.admin_token)?;
+    // Stage 4: the three servers.
+    let external = SocketAddr::new(client_host(opts), addr.port()).to_string();
+    let aggregator = create_server_chain(&config, &external);
+    // Stage 5: PrepareRun.
+    let prepared = prepare_run(aggregator, &config);
+    // Stage 6: Run.
+    let (control_read, control_write) = UnixStream::pair().map_err(|e| e.to_string())?;
+    let (heartbeat_main, heartbeat_worker) = UnixStream::pair().map_err(|e| e.to_string())?;
+    let wake_addr = SocketAddr::new(if addr.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { addr.ip() }, addr.port());
+    let graceful = Graceful {
+        lifecycle: Arc::clone(&prepared.lifecycle),
+        connections: Default::default(),
+        in_flight: Arc::clone(&prepared.in_flight),
+        storage: Arc::clone(&config.storage),
+        shutdown_delay: opts.generic.shutdown_delay_duration,
+        drain_timeout: opts.generic.request_timeout,
+        listen_addr: wake_addr,
+        done: control_write.try_clone().map_err(|e| e.to_string())?,
+    };
+    non_blocking_run(prepared, serving, graceful, heartbeat_worker, config.conn_limits);
+    let server = RunningServer { addr, credentials, control: control_write, control_loop: None };
+    Ok((server, control_read, heartbeat_main))
+}
+
+// ANCHOR: non_blocking_run
+/// `NonBlockingRun`: start serving, the heartbeat, and the post-start hooks, then return.
+fn non_blocking_run(prepared: PreparedGenericAPIServer, serving: SecureServingInfo, graceful: Graceful, heartbeat: UnixStream, limits: crate::http::conn::ConnLimits) {
+    let connections = Arc::clone(&graceful.connections);
+    let lifecycle = Arc::clone(&prepared.lifecycle);
+    serve::serve(serving, prepared.handler, connections, limits, lifecycle);
+    spawn_heartbeat(heartbeat, graceful);
+    let hooks = prepared.post_start_hooks;
+    may::go!(move || {
+        for hook in hooks {
+            hook.run_once();
+        }
+    });
+}
+// ANCHOR_END: non_blocking_run
+
+// ANCHOR: run
+/// `Run` for the binary: serve until SIGTERM or SIGINT, on the calling (main) thread.
+pub fn run(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<Outcome, String> {
+    let (server, control_read, heartbeat) = start_serving(opts, scheme)?;
+    signals::setup_signal_handler(server.control.as_raw_fd());
+    Ok(control_loop(control_read, heartbeat))
+}
+// ANCHOR_END: run
+
+/// The same server in-process, its control loop on a thread of its own: for tests and examples,
+/// which stop it with [`RunningServer::shutdown`].
+pub fn start(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<RunningServer, String> {
+    let (mut server, control_read, heartbeat) = start_serving(opts, scheme)?;
+    server.control_loop = Some(std::thread::spawn(move || control_loop(control_read, heartbeat)));
+    Ok(server)
+}

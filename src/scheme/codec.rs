@@ -1,0 +1,197 @@
+//! Reading request bodies and choosing how to write responses: what `legacyscheme.Codecs`
+//! (a `serializer.CodecFactory`) does for kube-apiserver.
+//!
+//! We speak JSON. A request may ask for the same object as a `meta.k8s.io/v1` Table (kubectl's
+//! human output) or as `PartialObjectMetadata`; those are views, built in `endpoints::table`.
+
+use serde_json::{Map, Value};
+
+use super::meta::StatusError;
+use super::ResourceDef;
+
+/// What the client wants back, from its `Accept` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Json,
+    Table,
+    PartialObjectMetadata,
+}
+
+/// The first media type in `Accept` that we can produce. kubectl lists what it prefers first
+/// (Table, then JSON); a client that accepts nothing we write gets 406.
+pub fn negotiate(accept: Option<&str>) -> Result<Output, StatusError> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Ok(Output::Json);
+    };
+    for candidate in accept.split(',') {
+        let mut parts = candidate.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let params: Vec<(String, String)> = parts
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        if !matches!(media.as_str(), "application/json" | "application/*" | "*/*") {
+            continue;
+        }
+        let meta_group = param("g") == Some("meta.k8s.io") && matches!(param("v"), Some("v1") | Some("v1beta1"));
+        match param("as") {
+            None => return Ok(Output::Json),
+            Some("Table") if meta_group => return Ok(Output::Table),
+            Some("PartialObjectMetadata") | Some("PartialObjectMetadataList") if meta_group => {
+                return Ok(Output::PartialObjectMetadata)
+            }
+            Some(_) => continue,
+        }
+    }
+    Err(StatusError::not_acceptable())
+}
+
+/// `?fieldValidation=`: what to do with fields the kind does not have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    /// Unset means `Warn`, as in kube-apiserver since server-side field validation went GA.
+    pub fn parse(value: Option<&str>) -> Result<FieldValidation, StatusError> {
+        match value.unwrap_or("Warn") {
+            "Ignore" => Ok(FieldValidation::Ignore),
+            "" | "Warn" => Ok(FieldValidation::Warn),
+            "Strict" => Ok(FieldValidation::Strict),
+            other => Err(StatusError::bad_request(format!(
+                "fieldValidation parameter unsupported: {other:?}, valid values are: Ignore, Warn, Strict"
+            ))),
+        }
+    }
+}
+
+/// The fields of `ObjectMeta`.
+const OBJECT_META_FIELDS: &[&str] = &[
+    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+    "annotations", "ownerReferences", "finalizers", "managedFields",
+];
+
+/// A decoded body and the warnings to send back in `Warning` headers.
+pub struct Decoded {
+    pub object: Value,
+    pub warnings: Vec<String>,
+}
+
+/// Decodes a request body as an object of `def`'s kind.
+///
+/// A missing `Content-Type` is JSON: the Python client sends none on create. A missing
+/// `apiVersion`/`kind` is filled from the URL, as kube-apiserver does; a different one is refused.
+pub fn decode(
+    content_type: Option<&str>,
+    body: &[u8],
+    def: &ResourceDef,
+    validation: FieldValidation,
+) -> Result<Decoded, StatusError> {
+    let media = content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !(media.is_empty() || media == "application/json") {
+        return Err(StatusError::unsupported_media_type(content_type.unwrap_or("")));
+    }
+    let mut object: Value = serde_json::from_slice(body).map_err(|e| {
+        StatusError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
+            def.kind
+        ))
+    })?;
+    let Some(fields) = object.as_object_mut() else {
+        return Err(StatusError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): the body is not a JSON object",
+            def.kind
+        )));
+    };
+    check_type_meta(fields, def)?;
+    let mut unknown = Vec::new();
+    fields.retain(|k, _| {
+        let known = def.fields.contains(&k.as_str()) || k == "apiVersion" || k == "kind";
+        if !known {
+            unknown.push(k.clone());
+        }
+        known
+    });
+    match fields.get_mut("metadata") {
+        Some(Value::Object(meta)) => meta.retain(|k, _| {
+            let known = OBJECT_META_FIELDS.contains(&k.as_str());
+            if !known {
+                unknown.push(format!("metadata.{k}"));
+            }
+            known
+        }),
+        Some(Value::Null) | None => {}
+        Some(_) => {
+            return Err(StatusError::bad_request(format!(
+                "unable to decode {}: metadata must be an object",
+                def.kind
+            )))
+        }
+    }
+    let warnings: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    match validation {
+        FieldValidation::Strict if !warnings.is_empty() => Err(StatusError::bad_request(format!(
+            "strict decoding error: {}",
+            warnings.join(", ")
+        ))),
+        FieldValidation::Warn => Ok(Decoded { object, warnings }),
+        _ => Ok(Decoded {
+            object,
+            warnings: Vec::new(),
+        }),
+    }
+}
+
+fn check_type_meta(fields: &mut Map<String, Value>, def: &ResourceDef) -> Result<(), StatusError> {
+    let want_version = def.api_version();
+    match fields.get("apiVersion") {
+        None => {}
+        Some(Value::String(v)) if *v == want_version => {}
+        Some(other) => {
+            return Err(StatusError::bad_request(format!(
+                "the API version in the data ({}) does not match the expected API version ({want_version})",
+                other.as_str().unwrap_or("not a string")
+            )))
+        }
+    }
+    match fields.get("kind") {
+        None => {}
+        Some(Value::String(k)) if k == def.kind => {}
+        Some(other) => {
+            return Err(StatusError::bad_request(format!(
+                "the kind in the data ({}) does not match the expected kind ({})",
+                other.as_str().unwrap_or("not a string"),
+                def.kind
+            )))
+        }
+    }
+    fields.insert("apiVersion".into(), Value::String(want_version));
+    fields.insert("kind".into(), Value::String(def.kind.into()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectl_gets_a_table_and_others_json() {
+        let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+        assert_eq!(negotiate(Some(kubectl)).unwrap(), Output::Table);
+        assert_eq!(negotiate(Some("application/json, */*")).unwrap(), Output::Json);
+        assert_eq!(negotiate(None).unwrap(), Output::Json);
+        assert_eq!(
+            negotiate(Some("application/vnd.kubernetes.protobuf,application/json")).unwrap(),
+            Output::Json
+        );
+        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf")).unwrap_err().code(), 406);
+        assert_eq!(negotiate(Some("application/json;as=Unknown;v=v1;g=x")).unwrap_err().code(), 406);
+    }
+}

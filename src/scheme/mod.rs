@@ -1,0 +1,216 @@
+//! Stage 1: resource registration (book chapter 1, `ch01-scheme.md`).
+//!
+//! Mirrors `legacyscheme.Scheme`, `legacyscheme.Codecs` and `legacyscheme.ParameterCodec` in
+//! `k8s.io/kubernetes/pkg/api/legacyscheme`, and the `AddToScheme` functions every API group
+//! package calls from an `init()`. In Go the Scheme maps Go types to group/version/kind; here
+//! objects are JSON values, so a [`ResourceDef`] carries what the Go type would: its kind and
+//! resource names, scope, verbs, the fields it knows, and the [`Strategy`] that defaults,
+//! validates and prints it.
+//!
+//! - [`meta`]: `Status` and the API errors built from it.
+//! - [`codec`]: reading request bodies and choosing a response media type (`Codecs`).
+//! - [`parameter_codec`]: query strings to list/get/delete options (`ParameterCodec`).
+//! - [`selector`]: label and field selectors.
+
+pub mod codec;
+pub mod meta;
+pub mod parameter_codec;
+pub mod selector;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use meta::{StatusCause, StatusError};
+
+/// The verbs of a resource that stores objects and supports every list operation.
+pub const ALL_VERBS: &[&str] = &[
+    "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+];
+
+/// One column of a `meta.k8s.io/v1` Table, as the Go printers declare them.
+#[derive(Clone, Debug)]
+pub struct TableColumn {
+    pub name: &'static str,
+    pub type_: &'static str,
+    pub format: &'static str,
+    pub description: &'static str,
+    /// 0 for `kubectl get`, 1 for columns that only `-o wide` shows.
+    pub priority: u8,
+}
+
+/// What kube-apiserver spreads over a type's defaulting functions, its registry strategy
+/// (`PrepareForCreate`, `Validate`, ...) and its table printer.
+pub trait Strategy: Send + Sync {
+    /// Defaulting and clearing of fields a client may not set, before admission and validation.
+    fn prepare_for_create(&self, _obj: &mut Value) {}
+    /// On update: carry over what the client may not change (for example `status`).
+    fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}
+    /// Field errors of the kind's own fields; object metadata is validated by the registry.
+    fn validate(&self, obj: &Value) -> Vec<StatusCause>;
+    /// Extra checks of an update against the stored object (immutability).
+    fn validate_update(&self, new: &Value, _old: &Value) -> Vec<StatusCause> {
+        self.validate(new)
+    }
+    /// Columns after `Name` in the Table view (`kubectl get`).
+    fn table_columns(&self) -> Vec<TableColumn>;
+    /// The cells for those columns.
+    fn table_cells(&self, obj: &Value) -> Vec<Value>;
+}
+
+/// A registered kind and the resource that serves it.
+pub struct ResourceDef {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    /// The plural, lower-case resource name in URLs: `configmaps`.
+    pub resource: &'static str,
+    pub singular: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub verbs: &'static [&'static str],
+    /// Top-level fields the kind has; others are dropped on decode (or refused when the client
+    /// asks for strict field validation), as decoding into a Go struct would.
+    pub fields: &'static [&'static str],
+    pub strategy: Arc<dyn Strategy>,
+}
+
+impl ResourceDef {
+    /// `v1` for the core group, `group/version` otherwise: the `apiVersion` of its objects.
+    pub fn api_version(&self) -> String {
+        group_version(self.group, self.version)
+    }
+
+    pub fn list_kind(&self) -> String {
+        format!("{}List", self.kind)
+    }
+
+    pub fn group_resource(&self) -> meta::GroupResource<'_> {
+        meta::GroupResource {
+            group: self.group,
+            resource: self.resource,
+        }
+    }
+
+    /// The key prefix under the `--etcd-prefix` root, as kube-apiserver lays out etcd:
+    /// `/configmaps/`, but `/apiextensions.k8s.io/customresourcedefinitions/` for the two groups
+    /// whose servers were once separate binaries.
+    pub fn storage_prefix(&self) -> String {
+        let group = match self.group {
+            "apiextensions.k8s.io" | "apiregistration.k8s.io" => format!("{}/", self.group),
+            _ => String::new(),
+        };
+        format!("/{group}{}/", self.resource)
+    }
+}
+
+/// `v1` or `apps/v1`.
+pub fn group_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
+// ANCHOR: scheme
+/// The registry of every kind the server knows, filled by each API group's `add_to_scheme`.
+#[derive(Default)]
+pub struct Scheme {
+    resources: Vec<Arc<ResourceDef>>,
+}
+
+impl Scheme {
+    /// `scheme.AddKnownTypes`: registers one kind. Registering a kind twice is a programming error.
+    pub fn add_known_type(&mut self, def: ResourceDef) {
+        assert!(
+            self.lookup(def.group, def.version, def.resource).is_none(),
+            "{}/{} registered twice",
+            def.api_version(),
+            def.resource
+        );
+        self.resources.push(Arc::new(def));
+    }
+
+    /// The resource at `/apis/<group>/<version>/<resource>`.
+    pub fn lookup(&self, group: &str, version: &str, resource: &str) -> Option<Arc<ResourceDef>> {
+        self.resources
+            .iter()
+            .find(|r| r.group == group && r.version == version && r.resource == resource)
+            .cloned()
+    }
+
+    /// Every resource of one group/version, in registration order (the order of discovery).
+    pub fn resources_of(&self, group: &str, version: &str) -> Vec<Arc<ResourceDef>> {
+        self.resources
+            .iter()
+            .filter(|r| r.group == group && r.version == version)
+            .cloned()
+            .collect()
+    }
+
+    /// The group/versions that have kinds, in registration order.
+    pub fn group_versions(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+        for r in &self.resources {
+            if !out.contains(&(r.group, r.version)) {
+                out.push((r.group, r.version));
+            }
+        }
+        out
+    }
+}
+// ANCHOR_END: scheme
+
+/// The object's `metadata` map, if it has one.
+pub fn metadata(obj: &Value) -> Option<&serde_json::Map<String, Value>> {
+    obj.get("metadata").and_then(Value::as_object)
+}
+
+/// A string field of `metadata` (`name`, `namespace`, `resourceVersion`...), or "".
+pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
+    metadata(obj)
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Sets a field of `metadata`, creating the map if the object had none.
+pub fn set_meta(obj: &mut Value, field: &str, value: Value) {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = Value::Object(Default::default());
+    }
+    obj["metadata"][field] = value;
+}
+
+/// A field error as `field.Invalid` makes it.
+pub fn invalid(field: &str, value: &Value, detail: &str) -> StatusCause {
+    let shown = match value {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    StatusCause {
+        reason: "FieldValueInvalid".into(),
+        message: format!("Invalid value: {shown}: {detail}"),
+        field: field.into(),
+    }
+}
+
+/// A field error as `field.Required` makes it.
+pub fn required(field: &str, detail: &str) -> StatusCause {
+    StatusCause {
+        reason: "FieldValueRequired".into(),
+        message: if detail.is_empty() {
+            "Required value".into()
+        } else {
+            format!("Required value: {detail}")
+        },
+        field: field.into(),
+    }
+}
+
+/// Lets callers turn causes into the 422 for one object.
+pub fn invalid_error(def: &ResourceDef, name: &str, causes: Vec<StatusCause>) -> StatusError {
+    StatusError::invalid(def.group, def.kind, name, causes)
+}

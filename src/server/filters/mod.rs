@@ -1,0 +1,193 @@
+//! The handler chain (book chapter 4): the filters every request passes before it reaches a
+//! server, outermost first, as `DefaultBuildHandlerChain` in `k8s.io/apiserver/pkg/server/config.go`
+//! wraps them:
+//!
+//! ```text
+//! panic recovery -> request info -> in-flight wait group -> authentication
+//!   -> max-in-flight -> authorization -> the server chain
+//! ```
+//!
+//! Each filter is a [`Handler`] holding the next one; what a filter learns (the request info,
+//! the user) goes into [`RequestContext`], where Go would put it in the `context.Context`.
+
+pub mod request_info;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::config::authentication::{AuthResult, Authenticator, UserInfo};
+use crate::config::authorization::{forbidden_message, Authorizer, Decision};
+use crate::http::{Handler, Request, Response};
+use crate::scheme::meta::{GroupResource, StatusError};
+use request_info::RequestInfo;
+
+/// What the filters learned about a request.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    pub request_info: RequestInfo,
+    pub user: UserInfo,
+    pub audit_id: String,
+}
+
+/// Requests being served right now, for graceful shutdown to wait on (`NonLongRunningRequestWaitGroup`).
+/// Watches are long-running and do not count: shutdown ends them instead of waiting.
+#[derive(Default)]
+pub struct InFlight(AtomicUsize);
+
+impl InFlight {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+struct Finish<'a>(&'a AtomicUsize);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+// ANCHOR: build_handler_chain
+/// `DefaultBuildHandlerChain`: wraps the server chain in the filters, innermost first.
+pub fn build_handler_chain(
+    servers: Arc<dyn Handler>,
+    authenticator: Arc<Authenticator>,
+    authorizer: Arc<Authorizer>,
+    in_flight: Arc<InFlight>,
+    max_requests_inflight: u32,
+) -> Arc<dyn Handler> {
+    let h: Arc<dyn Handler> = Arc::new(WithAuthorization { authorizer, next: servers });
+    let h = Arc::new(WithMaxInFlightLimit { limit: max_requests_inflight as usize, next: h, in_flight: Arc::clone(&in_flight) });
+    let h = Arc::new(WithAuthentication { authenticator, next: h });
+    let h = Arc::new(WithWaitGroup { in_flight, next: h });
+    let h = Arc::new(WithRequestInfo { next: h });
+    Arc::new(WithPanicRecovery { next: h })
+}
+// ANCHOR_END: build_handler_chain
+
+/// `WithPanicRecovery`: a bug in a handler becomes a 500 for that request, not a dead server.
+struct WithPanicRecovery {
+    next: Arc<dyn Handler>,
+}
+
+impl Handler for WithPanicRecovery {
+    fn serve(&self, req: &mut Request) -> Response {
+        let (method, path) = (req.method.clone(), req.path.clone());
+        match catch_unwind(AssertUnwindSafe(|| self.next.serve(req))) {
+            Ok(resp) => resp,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                log::error!("panic serving {method} {path}: {what}");
+                StatusError::internal("the server hit a bug while serving this request").to_response()
+            }
+        }
+    }
+}
+
+/// `WithRequestInfo`, plus the `Audit-Id` every response of kube-apiserver carries.
+struct WithRequestInfo {
+    next: Arc<dyn Handler>,
+}
+
+impl Handler for WithRequestInfo {
+    fn serve(&self, req: &mut Request) -> Response {
+        req.context.request_info = RequestInfo::parse(&req.method, &req.path, &req.query);
+        req.context.audit_id = crate::util::random::uuid();
+        let resp = self.next.serve(req);
+        resp.with_header("Audit-Id", req.context.audit_id.clone())
+    }
+}
+
+/// `WithWaitGroup`: counts the short requests in flight so shutdown can wait for them.
+struct WithWaitGroup {
+    in_flight: Arc<InFlight>,
+    next: Arc<dyn Handler>,
+}
+
+impl Handler for WithWaitGroup {
+    fn serve(&self, req: &mut Request) -> Response {
+        if req.context.request_info.verb == "watch" {
+            return self.next.serve(req);
+        }
+        self.in_flight.0.fetch_add(1, Ordering::SeqCst);
+        let _done = Finish(&self.in_flight.0);
+        self.next.serve(req)
+    }
+}
+
+/// `WithAuthentication`: sets the user, or answers 401. The credentials go no further: the
+/// `Authorization` header is removed before any handler or log can see it.
+struct WithAuthentication {
+    authenticator: Arc<Authenticator>,
+    next: Arc<dyn Handler>,
+}
+
+impl Handler for WithAuthentication {
+    fn serve(&self, req: &mut Request) -> Response {
+        let result = self.authenticator.authenticate(req);
+        req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+        match result {
+            AuthResult::User(user) => {
+                req.context.user = user;
+                self.next.serve(req)
+            }
+            AuthResult::Invalid => StatusError::unauthorized().to_response(),
+        }
+    }
+}
+
+/// `WithMaxInFlightLimit`: beyond `--max-requests-inflight` short requests at once, 429 with a
+/// `Retry-After`, so a flood turns into back-off instead of a queue.
+struct WithMaxInFlightLimit {
+    limit: usize,
+    in_flight: Arc<InFlight>,
+    next: Arc<dyn Handler>,
+}
+
+impl Handler for WithMaxInFlightLimit {
+    fn serve(&self, req: &mut Request) -> Response {
+        // The wait group already counted this request.
+        if self.limit > 0 && req.context.request_info.verb != "watch" && self.in_flight.count() > self.limit {
+            return StatusError::new(429, "Too many requests, please try again later.")
+                .to_response()
+                .with_header("Retry-After", "1");
+        }
+        self.next.serve(req)
+    }
+}
+
+/// `WithAuthorization`: 403 unless the authorizer allows.
+struct WithAuthorization {
+    authorizer: Arc<Authorizer>,
+    next: Arc<dyn Handler>,
+}
+
+impl Handler for WithAuthorization {
+    fn serve(&self, req: &mut Request) -> Response {
+        let decision = self.authorizer.authorize(&req.context.user, &req.context.request_info);
+        match decision {
+            Decision::Allow => self.next.serve(req),
+            Decision::Deny(reason) => forbidden(&req.context, &reason),
+            Decision::NoOpinion => forbidden(&req.context, ""),
+        }
+    }
+}
+
+fn forbidden(ctx: &RequestContext, reason: &str) -> Response {
+    let info = &ctx.request_info;
+    let mut message = forbidden_message(&ctx.user, info);
+    if !reason.is_empty() {
+        message = format!("{message}: {reason}");
+    }
+    if !info.is_resource_request {
+        return StatusError::new(403, format!("forbidden: {message}")).to_response();
+    }
+    let gr = GroupResource { group: &info.api_group, resource: &info.resource };
+    StatusError::forbidden(gr, &info.name, &message).to_response()
+}
