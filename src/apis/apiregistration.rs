@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::validation::{dns1123_label, dns1123_subdomain, NameRule};
 use super::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
 use crate::scheme::{invalid, required, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
@@ -44,6 +45,10 @@ pub fn local_api_service(group: &str, version: &str, group_priority: i64) -> Val
 pub struct APIServiceStrategy;
 
 impl Strategy for APIServiceStrategy {
+    fn name_rule(&self) -> NameRule {
+        NameRule::ByStrategy
+    }
+
     fn prepare_for_create(&self, obj: &mut Value) {
         // A local APIService is available as soon as it exists; a remote one would wait for the
         // availability controller, which arrives with the aggregator issue.
@@ -69,6 +74,11 @@ impl Strategy for APIServiceStrategy {
         let group = spec["group"].as_str().unwrap_or("");
         if version.is_empty() {
             causes.push(required("spec.version", ""));
+        } else if let Some(e) = dns1123_label(version).into_iter().next() {
+            causes.push(invalid("spec.version", &spec["version"], &e));
+        }
+        if let Some(e) = (!group.is_empty()).then(|| dns1123_subdomain(group)).and_then(|es| es.into_iter().next()) {
+            causes.push(invalid("spec.group", &spec["group"], &e));
         }
         let name = obj["metadata"]["name"].as_str().unwrap_or("");
         if !version.is_empty() && name != format!("{version}.{group}") {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::validation::NameRule;
 use super::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
 use crate::scheme::{invalid, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
@@ -49,6 +50,10 @@ pub const NAMESPACE_FINALIZER: &str = "kubernetes";
 pub struct NamespaceStrategy;
 
 impl Strategy for NamespaceStrategy {
+    fn name_rule(&self) -> NameRule {
+        NameRule::Label
+    }
+
     // ANCHOR: namespace_prepare
     fn prepare_for_create(&self, obj: &mut Value) {
         // Like kube-apiserver: every namespace starts Active, carries the "kubernetes" finalizer,

@@ -1,3 +1,14 @@
+//! `ServerRunOptions`: every flag's value, its default, `complete` and `validate`. Mirrors
+//! `cmd/kube-apiserver/app/options` (`NewServerRunOptions`, `Flags`, `Complete`, `Validate`),
+//! with each group of options adding its own flags to its own named set.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::flags::{format_duration, parse_duration, NamedFlagSets};
+
+// ANCHOR: server_run_options
 pub struct ServerRunOptions {
     pub generic: GenericServerRunOptions,
     pub etcd: EtcdOptions,
@@ -7,18 +18,329 @@ pub struct ServerRunOptions {
     pub admission: AdmissionOptions,
     pub logs: LogsOptions,
 }
+// ANCHOR_END: server_run_options
+
 pub struct GenericServerRunOptions {
-    pub advertise_address: Option<std::net::IpAddr>,
+    pub advertise_address: Option<IpAddr>,
     pub external_hostname: String,
     pub max_requests_inflight: u32,
-    pub request_timeout: std::time::Duration,
-    pub shutdown_delay_duration: std::time::Duration,
+    pub request_timeout: Duration,
+    pub shutdown_delay_duration: Duration,
 }
-pub struct EtcdOptions { pub storage_backend: String, pub etcd_servers: Vec<String>, pub etcd_prefix: String, pub watch_cache_size: usize }
-pub struct SecureServingOptions { pub bind_address: std::net::IpAddr, pub secure_port: u16, pub cert_dir: std::path::PathBuf, pub tls_cert_file: Option<std::path::PathBuf>, pub tls_private_key_file: Option<std::path::PathBuf> }
-pub struct AuthenticationOptions { pub anonymous_auth: bool, pub token_auth_file: Option<std::path::PathBuf> }
-pub struct AuthorizationOptions { pub modes: Vec<String> }
-pub struct AdmissionOptions { pub enable_plugins: Vec<String>, pub disable_plugins: Vec<String> }
-pub struct LogsOptions { pub verbosity: u8 }
+
+pub struct EtcdOptions {
+    pub storage_backend: String,
+    pub etcd_servers: Vec<String>,
+    pub etcd_prefix: String,
+    /// How many events of history the embedded store keeps for watches from the past.
+    pub watch_cache_size: usize,
+}
+
+pub struct SecureServingOptions {
+    pub bind_address: IpAddr,
+    pub secure_port: u16,
+    pub cert_dir: PathBuf,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_private_key_file: Option<PathBuf>,
+}
+
+pub struct AuthenticationOptions {
+    pub anonymous_auth: bool,
+    pub token_auth_file: Option<PathBuf>,
+}
+
+pub struct AuthorizationOptions {
+    pub modes: Vec<String>,
+}
+
+pub struct AdmissionOptions {
+    pub enable_plugins: Vec<String>,
+    pub disable_plugins: Vec<String>,
+}
+
+pub struct LogsOptions {
+    pub verbosity: u8,
+}
+
+/// Options after `complete`: the only form `Run` accepts, as in kube-apiserver.
 pub struct CompletedOptions(pub ServerRunOptions);
-impl std::ops::Deref for CompletedOptions { type Target = ServerRunOptions; fn deref(&self) -> &ServerRunOptions { &self.0 } }
+
+impl std::ops::Deref for CompletedOptions {
+    type Target = ServerRunOptions;
+    fn deref(&self) -> &ServerRunOptions {
+        &self.0
+    }
+}
+
+pub const STORAGE_BACKENDS: &[&str] = &["embedded", "etcd3"];
+pub const AUTHORIZATION_MODES: &[&str] = &["AlwaysAllow", "AlwaysDeny"];
+pub use crate::config::admission::ORDERED_PLUGINS as ADMISSION_PLUGINS;
+
+/// Comma lists that may also be repeated: `--x=a,b --x=c` is `[a, b, c]`.
+fn push_list(list: &mut Vec<String>, value: &str) {
+    list.extend(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v {
+        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+        _ => Err("strconv.ParseBool: parsing: invalid syntax".into()),
+    }
+}
+
+fn parse_ip(v: &str) -> Result<IpAddr, String> {
+    v.parse().map_err(|_| "failed to parse IP".to_string())
+}
+
+fn parse_int<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+    v.parse().map_err(|_| "strconv.ParseInt: parsing: invalid syntax".to_string())
+}
+
+impl Default for ServerRunOptions {
+    fn default() -> Self {
+        ServerRunOptions::new()
+    }
+}
+
+impl ServerRunOptions {
+    /// `NewServerRunOptions`: the defaults.
+    pub fn new() -> ServerRunOptions {
+        ServerRunOptions {
+            generic: GenericServerRunOptions {
+                advertise_address: None,
+                external_hostname: String::new(),
+                max_requests_inflight: 400,
+                request_timeout: Duration::from_secs(60),
+                shutdown_delay_duration: Duration::ZERO,
+            },
+            etcd: EtcdOptions {
+                storage_backend: "embedded".into(),
+                etcd_servers: Vec::new(),
+                etcd_prefix: "/registry".into(),
+                watch_cache_size: 100,
+            },
+            secure_serving: SecureServingOptions {
+                bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                secure_port: 6443,
+                cert_dir: PathBuf::from("apiserver.local.config/certificates"),
+                tls_cert_file: None,
+                tls_private_key_file: None,
+            },
+            authentication: AuthenticationOptions { anonymous_auth: true, token_auth_file: None },
+            authorization: AuthorizationOptions { modes: vec!["AlwaysAllow".into()] },
+            admission: AdmissionOptions { enable_plugins: Vec::new(), disable_plugins: Vec::new() },
+            logs: LogsOptions { verbosity: 0 },
+        }
+    }
+
+    // ANCHOR: named_flag_sets
+    /// `ServerRunOptions.Flags()`: every option group adds its flags to its own set, in the order
+    /// `--help` shows them.
+    pub fn flags(&self) -> NamedFlagSets {
+        let mut fss = NamedFlagSets::default();
+        self.generic.add_flags(&mut fss);
+        self.etcd.add_flags(&mut fss);
+        self.secure_serving.add_flags(&mut fss);
+        self.authentication.add_flags(&mut fss);
+        self.authorization.add_flags(&mut fss);
+        self.admission.add_flags(&mut fss);
+        self.logs.add_flags(&mut fss);
+        let global = fss.flag_set("global");
+        global.add("help", "", "false", "help for mini-apiserver", |_, _| Ok(()));
+        global.add("version", "", "false", "Print version information and quit", |_, _| Ok(()));
+        fss
+    }
+    // ANCHOR_END: named_flag_sets
+
+    // ANCHOR: complete
+    /// `Complete`: fills what depends on other flags.
+    pub fn complete(self) -> CompletedOptions {
+        let mut o = self;
+        // The advertise address defaults to the bind address, as in kube-apiserver.
+        if o.generic.advertise_address.is_none() && !o.secure_serving.bind_address.is_unspecified() {
+            o.generic.advertise_address = Some(o.secure_serving.bind_address);
+        }
+        if o.generic.external_hostname.is_empty() {
+            if let Some(ip) = o.generic.advertise_address {
+                o.generic.external_hostname = ip.to_string();
+            }
+        }
+        CompletedOptions(o)
+    }
+    // ANCHOR_END: complete
+}
+
+impl CompletedOptions {
+    // ANCHOR: validate
+    /// `Validate`: every error at once, each naming its flag.
+    pub fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        let e = &self.etcd;
+        if !STORAGE_BACKENDS.contains(&e.storage_backend.as_str()) {
+            errs.push(format!("--storage-backend {:?} is not one of: {}", e.storage_backend, STORAGE_BACKENDS.join(", ")));
+        }
+        if e.storage_backend == "etcd3" && e.etcd_servers.is_empty() {
+            errs.push("--etcd-servers must be specified when --storage-backend is etcd3".into());
+        }
+        if !e.etcd_prefix.starts_with('/') {
+            errs.push(format!("--etcd-prefix {:?} must start with /", e.etcd_prefix));
+        }
+        if e.watch_cache_size < 1 {
+            errs.push("--default-watch-cache-size must be at least 1".into());
+        }
+        let s = &self.secure_serving;
+        if s.tls_cert_file.is_some() != s.tls_private_key_file.is_some() {
+            errs.push("--tls-cert-file and --tls-private-key-file must be given together".into());
+        }
+        if self.authorization.modes.is_empty() {
+            errs.push("--authorization-mode must name at least one mode".into());
+        }
+        for m in &self.authorization.modes {
+            if !AUTHORIZATION_MODES.contains(&m.as_str()) {
+                errs.push(format!("--authorization-mode {m:?} is not one of: {}", AUTHORIZATION_MODES.join(", ")));
+            }
+        }
+        let a = &self.admission;
+        for (flag, list) in [("--enable-admission-plugins", &a.enable_plugins), ("--disable-admission-plugins", &a.disable_plugins)] {
+            for p in list {
+                if !ADMISSION_PLUGINS.contains(&p.as_str()) {
+                    errs.push(format!("{flag} {p:?} is not a known plugin; known: {}", ADMISSION_PLUGINS.join(", ")));
+                }
+            }
+        }
+        for p in &a.enable_plugins {
+            if a.disable_plugins.contains(p) {
+                errs.push(format!("--enable-admission-plugins and --disable-admission-plugins both name {p:?}"));
+            }
+        }
+        errs
+    }
+    // ANCHOR_END: validate
+}
+
+impl GenericServerRunOptions {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("generic");
+        fs.add("advertise-address", "ip", "", "The IP address on which to advertise the apiserver to members of the cluster. If blank, the --bind-address will be used.", |o, v| {
+            o.generic.advertise_address = Some(parse_ip(v)?);
+            Ok(())
+        });
+        fs.add("external-hostname", "string", "", "The hostname to use when generating externalized URLs for this master.", |o, v| {
+            o.generic.external_hostname = v.into();
+            Ok(())
+        });
+        fs.add("max-requests-inflight", "int", self.max_requests_inflight, "The maximum number of requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.", |o, v| {
+            o.generic.max_requests_inflight = parse_int(v)?;
+            Ok(())
+        });
+        fs.add("request-timeout", "duration", format_duration(self.request_timeout), "How long graceful shutdown waits for connections to finish before it cuts them.", |o, v| {
+            o.generic.request_timeout = parse_duration(v)?;
+            Ok(())
+        });
+        fs.add("shutdown-delay-duration", "duration", format_duration(self.shutdown_delay_duration), "Time to delay the termination. During that time the server keeps serving requests normally while /readyz returns failure.", |o, v| {
+            o.generic.shutdown_delay_duration = parse_duration(v)?;
+            Ok(())
+        });
+    }
+}
+
+impl EtcdOptions {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("etcd");
+        fs.add("storage-backend", "string", &self.storage_backend, "The storage backend for persistence. Options: 'embedded' (in memory, the default), 'etcd3'.", |o, v| {
+            o.etcd.storage_backend = v.into();
+            Ok(())
+        });
+        fs.add("etcd-servers", "strings", "[]", "List of etcd servers to connect with (scheme://ip:port), comma separated.", |o, v| {
+            push_list(&mut o.etcd.etcd_servers, v);
+            Ok(())
+        });
+        fs.add("etcd-prefix", "string", &self.etcd_prefix, "The prefix to prepend to all resource paths in etcd.", |o, v| {
+            o.etcd.etcd_prefix = v.into();
+            Ok(())
+        });
+        fs.add("default-watch-cache-size", "int", self.watch_cache_size, "How many events the embedded store keeps so that a watch can start from an older resourceVersion.", |o, v| {
+            o.etcd.watch_cache_size = parse_int(v)?;
+            Ok(())
+        });
+    }
+}
+
+impl SecureServingOptions {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("secure serving");
+        fs.add("bind-address", "ip", self.bind_address, "The IP address on which to listen for the --secure-port port.", |o, v| {
+            o.secure_serving.bind_address = parse_ip(v)?;
+            Ok(())
+        });
+        fs.add("secure-port", "int", self.secure_port, "The port on which to serve HTTPS with authentication and authorization. 0 picks a free port.", |o, v| {
+            o.secure_serving.secure_port = v.parse().map_err(|_| "must be a port number between 0 and 65535".to_string())?;
+            Ok(())
+        });
+        fs.add("cert-dir", "string", self.cert_dir.display(), "The directory where the TLS certs are located. If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored.", |o, v| {
+            o.secure_serving.cert_dir = v.into();
+            Ok(())
+        });
+        fs.add("tls-cert-file", "string", "", "File containing the default x509 certificate for HTTPS (CA cert, if any, concatenated after server cert).", |o, v| {
+            o.secure_serving.tls_cert_file = Some(v.into());
+            Ok(())
+        });
+        fs.add("tls-private-key-file", "string", "", "File containing the default x509 private key matching --tls-cert-file.", |o, v| {
+            o.secure_serving.tls_private_key_file = Some(v.into());
+            Ok(())
+        });
+    }
+}
+
+impl AuthenticationOptions {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("authentication");
+        fs.add("anonymous-auth", "", self.anonymous_auth, "Enables anonymous requests to the secure port of the API server. Requests that are not rejected by another authentication method are treated as anonymous requests.", |o, v| {
+            o.authentication.anonymous_auth = parse_bool(v)?;
+            Ok(())
+        });
+        fs.add("token-auth-file", "string", "", "If set, the file that will be used to secure the secure port of the API server via token authentication.", |o, v| {
+            o.authentication.token_auth_file = Some(v.into());
+            Ok(())
+        });
+    }
+}
+
+impl AuthorizationOptions {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("authorization");
+        fs.add("authorization-mode", "strings", format!("[{}]", self.modes.join(",")), "Ordered list of plug-ins to do authorization on secure port. Comma-delimited list of: AlwaysAllow,AlwaysDeny.", |o, v| {
+            // The first use of the flag replaces the default; later uses append.
+            if o.authorization.modes == ["AlwaysAllow"] {
+                o.authorization.modes.clear();
+            }
+            push_list(&mut o.authorization.modes, v);
+            Ok(())
+        });
+    }
+}
+
+impl AdmissionOptions {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("admission");
+        fs.add("enable-admission-plugins", "strings", "[]", "admission plugins that should be enabled in addition to default enabled ones (NamespaceLifecycle). Comma-delimited list of admission plugins: NamespaceLifecycle.", |o, v| {
+            push_list(&mut o.admission.enable_plugins, v);
+            Ok(())
+        });
+        fs.add("disable-admission-plugins", "strings", "[]", "admission plugins that should be disabled although they are in the default enabled plugins list.", |o, v| {
+            push_list(&mut o.admission.disable_plugins, v);
+            Ok(())
+        });
+    }
+}
+
+impl LogsOptions {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("logs");
+        fs.add("v", "Level", self.verbosity, "number for the log level verbosity", |o, v| {
+            o.logs.verbosity = parse_int(v)?;
+            Ok(())
+        });
+    }
+}

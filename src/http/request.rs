@@ -200,6 +200,9 @@ impl RequestReader {
                 let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
                 let mut parsed = httparse::Request::new(&mut headers);
                 match parsed.parse(&self.buf) {
+                    Ok(httparse::Status::Complete(len)) if len > MAX_HEAD_BYTES => {
+                        return Err(http(431, "request head is larger than 64 KiB"))
+                    }
                     Ok(httparse::Status::Complete(len)) => return Ok(Some((to_request(&parsed)?, len))),
                     Ok(httparse::Status::Partial) => {}
                     Err(httparse::Error::TooManyHeaders) => {
@@ -378,6 +381,7 @@ mod tests {
     fn status_of(input: &[u8]) -> u16 {
         match read_all(input).remove(0) {
             ReadOutcome::Bad(e) => e.status,
+            ReadOutcome::Request(r) => panic!("expected an error, got a request for {} {}", r.method, r.path),
             other => panic!("expected an error, got {other:?}"),
         }
     }

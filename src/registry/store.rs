@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use crate::apis::validation::{validate_object_meta, NameRule};
+use crate::apis::validation::validate_object_meta;
 use crate::config::admission::{AdmissionChain, Attributes, Operation};
 use crate::config::authentication::UserInfo;
 use crate::scheme::meta::{StatusDetails, StatusError};
@@ -54,14 +54,6 @@ impl Store {
 
     fn key(&self, namespace: &str, name: &str) -> String {
         format!("{}{name}", self.key_prefix(namespace))
-    }
-
-    fn name_rule(&self) -> NameRule {
-        if self.def.resource == "namespaces" {
-            NameRule::Label
-        } else {
-            NameRule::Subdomain
-        }
     }
 
     /// A stored value as the object a client sees: its `resourceVersion` is the revision that
@@ -173,7 +165,7 @@ impl Store {
     }
 
     fn validate(&self, obj: &Value, old: Option<&Value>) -> Result<(), StatusError> {
-        let mut causes = validate_object_meta(obj, self.name_rule());
+        let mut causes = validate_object_meta(obj, self.def.strategy.name_rule());
         causes.extend(match old {
             None => self.def.strategy.validate(obj),
             Some(old) => self.def.strategy.validate_update(obj, old),

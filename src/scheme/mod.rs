@@ -42,6 +42,10 @@ pub struct TableColumn {
 /// What kube-apiserver spreads over a type's defaulting functions, its registry strategy
 /// (`PrepareForCreate`, `Validate`, ...) and its table printer.
 pub trait Strategy: Send + Sync {
+    /// The rule `metadata.name` must follow (`ValidateObjectMeta`'s name function).
+    fn name_rule(&self) -> crate::apis::validation::NameRule {
+        crate::apis::validation::NameRule::Subdomain
+    }
     /// Defaulting and clearing of fields a client may not set, before admission and validation.
     fn prepare_for_create(&self, _obj: &mut Value) {}
     /// On update: carry over what the client may not change (for example `status`).

@@ -1,0 +1,184 @@
+//! Shared by the integration tests: a server started in-process on port 0, and a small HTTPS
+//! client that speaks to it as kubectl would (bearer token, JSON).
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mini_apiserver::cmd::{new_api_server_command, Command};
+use mini_apiserver::run::{self, RunningServer};
+use serde_json::Value;
+
+pub struct TestServer {
+    server: Option<RunningServer>,
+    pub port: u16,
+    pub token: String,
+    pub dir: PathBuf,
+    pub kubeconfig: PathBuf,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+pub struct ClientResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ClientResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn unique_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("mini-apiserver-test-{}-{}-{name}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl TestServer {
+    /// Starts a server with `--secure-port=0`, its own `--cert-dir`, and `extra` flags, and waits
+    /// until `/readyz` answers 200.
+    pub fn start(name: &str, extra: &[&str]) -> TestServer {
+        let dir = unique_dir(name);
+        let mut args = vec!["--secure-port=0".to_string(), format!("--cert-dir={}", dir.join("certs").display())];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let opts = match new_api_server_command(args.into_iter().map(Into::into)) {
+            Ok(Command::Run(opts)) => opts,
+            Ok(_) => panic!("flags did not ask for a run"),
+            Err(e) => panic!("bad flags: {e}"),
+        };
+        let scheme = Arc::new(mini_apiserver::apis::new_scheme());
+        let server = run::start(&opts, scheme).expect("server starts");
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&server.credentials.ca_pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let t = TestServer {
+            port: server.addr.port(),
+            token: server.credentials.admin_token.clone(),
+            kubeconfig: server.credentials.kubeconfig.clone(),
+            server: Some(server),
+            dir,
+            tls: Arc::new(tls),
+        };
+        t.wait_ready();
+        t
+    }
+
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.get("/readyz").status == 200 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server never became ready");
+    }
+
+    /// A TLS connection to the server, as a plain blocking stream.
+    pub fn connect(&self) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let conn = rustls::ClientConnection::new(Arc::clone(&self.tls), "localhost".try_into().unwrap()).unwrap();
+        rustls::StreamOwned::new(conn, tcp)
+    }
+
+    /// Sends `raw` bytes and returns everything the server sends back until it closes (or 10 s).
+    pub fn raw(&self, raw: &[u8]) -> Vec<u8> {
+        let mut s = self.connect();
+        let _ = s.write_all(raw);
+        let _ = s.flush();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        out
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> ClientResponse {
+        let mut s = self.connect();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization")) {
+            head.push_str(&format!("Authorization: Bearer {}\r\n", self.token));
+        }
+        for (n, v) in headers {
+            if !v.is_empty() {
+                head.push_str(&format!("{n}: {v}\r\n"));
+            }
+        }
+        if let Some(b) = body {
+            head.push_str(&format!("Content-Length: {}\r\n", b.len()));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body.unwrap_or_default());
+        s.write_all(&bytes).unwrap();
+        s.flush().unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        parse_response(&out)
+    }
+
+    pub fn get(&self, path: &str) -> ClientResponse {
+        self.request("GET", path, &[], None)
+    }
+
+    pub fn send_json(&self, method: &str, path: &str, body: &Value) -> ClientResponse {
+        self.request(method, path, &[("Content-Type", "application/json")], Some(body.to_string().as_bytes()))
+    }
+
+    /// Graceful shutdown, as SIGTERM would do it.
+    pub fn stop(mut self) -> run::lifecycle::Outcome {
+        self.server.take().unwrap().shutdown()
+    }
+}
+
+/// Splits a whole HTTP/1.1 response, decoding a chunked body.
+pub fn parse_response(raw: &[u8]) -> ClientResponse {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v == "chunked") {
+        body = dechunk(&body);
+    }
+    ClientResponse { status, headers, body }
+}
+
+pub fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..pos]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[pos + 2..pos + 2 + size]);
+        b = &b[pos + 2 + size + 2..];
+    }
+    out
+}
