@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cmd::options::CompletedOptions;
-use crate::http::conn::ConnLimits;
 use crate::scheme::Scheme;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::embedded::EmbeddedStore;
@@ -37,7 +36,6 @@ pub struct Config {
     pub lifecycle: Arc<LifecycleSignals>,
     /// `--max-requests-inflight`: 0 means no limit.
     pub max_requests_inflight: u32,
-    pub conn_limits: ConnLimits,
 }
 
 /// The user the generated `admin.kubeconfig` authenticates as.
@@ -93,7 +91,6 @@ pub fn build_generic_config(opts: &CompletedOptions, scheme: Arc<Scheme>, admin_
         admission: Arc::new(admission),
         lifecycle: Arc::new(LifecycleSignals::default()),
         max_requests_inflight: opts.generic.max_requests_inflight,
-        conn_limits: ConnLimits::default(),
     })
 }
 // ANCHOR_END: build_generic_config

@@ -22,6 +22,7 @@ use std::thread::JoinHandle;
 
 use crate::cmd::options::CompletedOptions;
 use crate::config::build_generic_config;
+use crate::http::conn::ConnLimits;
 use crate::prepare::{prepare_run, PreparedGenericAPIServer};
 use crate::scheme::Scheme;
 use crate::server::create_server_chain;
@@ -107,7 +108,7 @@ impl RunningServer {
 }
 
 /// Everything up to the control loop: the stages 3 to 6 of `Run`.
-fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<(RunningServer, UnixStream, UnixStream), String> {
+fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimits) -> Result<(RunningServer, UnixStream, UnixStream), String> {
     init_runtime();
     // Stage 6 starts early, as in kube-apiserver: the listener is bound while the config is built.
     let (serving, credentials) = secure_serving(opts)?;
@@ -133,14 +134,14 @@ fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<(Runnin
         listen_addr: wake_addr,
         done: control_write.try_clone().map_err(|e| e.to_string())?,
     };
-    non_blocking_run(prepared, serving, graceful, heartbeat_worker, config.conn_limits);
+    non_blocking_run(prepared, serving, graceful, heartbeat_worker, limits);
     let server = RunningServer { addr, credentials, control: control_write, control_loop: None };
     Ok((server, control_read, heartbeat_main))
 }
 
 // ANCHOR: non_blocking_run
 /// `NonBlockingRun`: start serving, the heartbeat, and the post-start hooks, then return.
-fn non_blocking_run(prepared: PreparedGenericAPIServer, serving: SecureServingInfo, graceful: Graceful, heartbeat: UnixStream, limits: crate::http::conn::ConnLimits) {
+fn non_blocking_run(prepared: PreparedGenericAPIServer, serving: SecureServingInfo, graceful: Graceful, heartbeat: UnixStream, limits: ConnLimits) {
     let connections = Arc::clone(&graceful.connections);
     let lifecycle = Arc::clone(&prepared.lifecycle);
     serve::serve(serving, prepared.handler, connections, limits, lifecycle);
@@ -157,16 +158,16 @@ fn non_blocking_run(prepared: PreparedGenericAPIServer, serving: SecureServingIn
 // ANCHOR: run
 /// `Run` for the binary: serve until SIGTERM or SIGINT, on the calling (main) thread.
 pub fn run(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<Outcome, String> {
-    let (server, control_read, heartbeat) = start_serving(opts, scheme)?;
+    let (server, control_read, heartbeat) = start_serving(opts, scheme, ConnLimits::default())?;
     signals::setup_signal_handler(server.control.as_raw_fd());
     Ok(control_loop(control_read, heartbeat))
 }
 // ANCHOR_END: run
 
 /// The same server in-process, its control loop on a thread of its own: for tests and examples,
-/// which stop it with [`RunningServer::shutdown`].
-pub fn start(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<RunningServer, String> {
-    let (mut server, control_read, heartbeat) = start_serving(opts, scheme)?;
+/// which stop it with [`RunningServer::shutdown`]. `limits` lets a test shorten the idle timeout.
+pub fn start(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimits) -> Result<RunningServer, String> {
+    let (mut server, control_read, heartbeat) = start_serving(opts, scheme, limits)?;
     server.control_loop = Some(std::thread::spawn(move || control_loop(control_read, heartbeat)));
     Ok(server)
 }

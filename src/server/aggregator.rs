@@ -62,10 +62,7 @@ struct ApisHandler {
 }
 
 impl Handler for ApisHandler {
-    fn serve(&self, req: &mut Request) -> Response {
-        if req.path != "/apis" {
-            return super::generic::NotFound.serve(req);
-        }
+    fn serve(&self, _req: &mut Request) -> Response {
         match self.api_services.list("", &ListOptions::default()) {
             Ok(list) => Response::json(200, &api_group_list(groups_of(&list))),
             Err(e) => e.to_response(),

@@ -68,8 +68,9 @@ impl DelegationTarget for NotFound {
 pub struct GenericAPIServer {
     pub name: &'static str,
     api_groups: Vec<APIGroupInfo>,
-    /// Plain paths (`/healthz`, `/version`...): the `NonGoRestfulMux` of the Go server.
-    paths: Vec<(String, Arc<dyn Handler>)>,
+    /// Plain paths (`/healthz`, `/version`...): the `NonGoRestfulMux` of the Go server. The flag
+    /// says whether the handler also takes everything below the path (`HandlePrefix`).
+    paths: Vec<(String, bool, Arc<dyn Handler>)>,
     post_start_hooks: Vec<Arc<PostStartHook>>,
     health_checks: Vec<Arc<HealthCheck>>,
     /// Where a request goes when this server has nothing for it.
@@ -98,9 +99,14 @@ impl GenericAPIServer {
         self.api_groups.push(group);
     }
 
-    /// Serves `path` and everything below it with `handler`.
+    /// Serves exactly `path` with `handler` (`NonGoRestfulMux.Handle`).
     pub fn handle(&mut self, path: &str, handler: Arc<dyn Handler>) {
-        self.paths.push((path.to_string(), handler));
+        self.paths.push((path.to_string(), false, handler));
+    }
+
+    /// Serves `path` and everything below it (`NonGoRestfulMux.HandlePrefix`).
+    pub fn handle_prefix(&mut self, path: &str, handler: Arc<dyn Handler>) {
+        self.paths.push((path.to_string(), true, handler));
     }
 
     pub fn add_post_start_hook(&mut self, name: &str, run: impl Fn() -> Result<(), String> + Send + Sync + 'static) {
@@ -166,8 +172,8 @@ impl Handler for GenericAPIServer {
             }
         } else if let Some(resp) = self.discovery(&req.path) {
             return resp;
-        } else if let Some((_, handler)) = self.paths.iter().find(|(p, _)| {
-            req.path == *p || req.path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
+        } else if let Some((_, _, handler)) = self.paths.iter().find(|(p, prefix, _)| {
+            req.path == *p || *prefix && req.path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
         }) {
             return handler.serve(req);
         }

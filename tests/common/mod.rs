@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mini_apiserver::cmd::{new_api_server_command, Command};
+use mini_apiserver::http::conn::ConnLimits;
 use mini_apiserver::run::{self, RunningServer};
 use serde_json::Value;
 
@@ -53,6 +54,10 @@ impl TestServer {
     /// Starts a server with `--secure-port=0`, its own `--cert-dir`, and `extra` flags, and waits
     /// until `/readyz` answers 200.
     pub fn start(name: &str, extra: &[&str]) -> TestServer {
+        TestServer::start_with_limits(name, extra, ConnLimits::default())
+    }
+
+    pub fn start_with_limits(name: &str, extra: &[&str], limits: ConnLimits) -> TestServer {
         let dir = unique_dir(name);
         let mut args = vec!["--secure-port=0".to_string(), format!("--cert-dir={}", dir.join("certs").display())];
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -62,7 +67,7 @@ impl TestServer {
             Err(e) => panic!("bad flags: {e}"),
         };
         let scheme = Arc::new(mini_apiserver::apis::new_scheme());
-        let server = run::start(&opts, scheme).expect("server starts");
+        let server = run::start(&opts, scheme, limits).expect("server starts");
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&server.credentials.ca_pem) {
             roots.add(cert.unwrap()).unwrap();
