@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mini_apiserver::cmd::{new_api_server_command, Command};
+use rustls::pki_types::pem::PemObject;
 use mini_apiserver::http::conn::ConnLimits;
 use mini_apiserver::run::{self, RunningServer};
 use serde_json::Value;
@@ -110,10 +111,12 @@ impl TestServer {
         rustls::StreamOwned::new(conn, tcp)
     }
 
-    /// Sends `raw` bytes and returns everything the server sends back until it closes (or 10 s).
+    /// Sends `raw` bytes, closes our side (TLS close_notify, so a truncated request ends there),
+    /// and returns everything the server sends back until it closes (or 10 s).
     pub fn raw(&self, raw: &[u8]) -> Vec<u8> {
         let mut s = self.connect();
         let _ = s.write_all(raw);
+        s.conn.send_close_notify();
         let _ = s.flush();
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);

@@ -1,0 +1,120 @@
+//! Watches: live events, from a resourceVersion, Table events, timeoutSeconds, and 410 Gone.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use serde_json::{json, Value};
+
+/// Starts a watch and returns a reader of its event lines (chunk framing stripped).
+fn open_watch(s: &TestServer, path: &str, accept: &str) -> impl FnMut() -> Option<Value> {
+    let mut conn = s.connect();
+    let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nAccept: {accept}\r\n\r\n", s.token);
+    conn.write_all(head.as_bytes()).unwrap();
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+    }
+    move || loop {
+        let mut size = String::new();
+        if reader.read_line(&mut size).ok()? == 0 {
+            return None;
+        }
+        let size = usize::from_str_radix(size.trim(), 16).ok()?;
+        if size == 0 {
+            return None;
+        }
+        let mut chunk = vec![0u8; size + 2];
+        std::io::Read::read_exact(&mut reader, &mut chunk).ok()?;
+        return serde_json::from_slice(&chunk[..size]).ok();
+    }
+}
+
+fn cm(name: &str) -> Value {
+    json!({"metadata": {"name": name}, "data": {"k": "v"}})
+}
+
+#[test]
+fn watch_from_now_and_from_a_revision() {
+    let s = TestServer::start("watch", &[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    assert_eq!(s.send_json("POST", base, &cm("before")).status, 201);
+    let rv = s.get(base).json()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+
+    // No resourceVersion: a synthetic ADDED for what exists, then live events.
+    let mut events = open_watch(&s, &format!("{base}?watch=true"), "application/json");
+    let first = events().unwrap();
+    assert_eq!((first["type"].as_str(), first["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("before")));
+    s.send_json("POST", base, &cm("during"));
+    let mut obj = s.get(&format!("{base}/during")).json();
+    obj["data"]["k"] = json!("v2");
+    s.send_json("PUT", &format!("{base}/during"), &obj);
+    s.request("DELETE", &format!("{base}/during"), &[], None);
+    let kinds: Vec<String> = (0..3).map(|_| events().unwrap()["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
+
+    // From the revision of the earlier list: replayed from history, in order.
+    let mut replay = open_watch(&s, &format!("{base}?watch=1&resourceVersion={rv}"), "application/json");
+    let kinds: Vec<String> = (0..3).map(|_| replay().unwrap()["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
+    s.stop();
+}
+
+#[test]
+fn table_watch_events_carry_columns_once() {
+    let s = TestServer::start("watch-table", &[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let rv = s.get(base).json()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+    let mut events = open_watch(&s, &format!("{base}?watch=true&resourceVersion={rv}"), accept);
+    s.send_json("POST", base, &cm("t1"));
+    s.send_json("POST", base, &cm("t2"));
+    let (a, b) = (events().unwrap(), events().unwrap());
+    assert_eq!(a["object"]["kind"], "Table");
+    assert_eq!(a["object"]["columnDefinitions"][1]["name"], "Data");
+    assert_eq!(b["object"]["columnDefinitions"], Value::Null);
+    assert_eq!(b["object"]["rows"][0]["cells"][0], "t2");
+    s.stop();
+}
+
+#[test]
+fn timeout_seconds_ends_the_stream() {
+    let s = TestServer::start("watch-timeout", &[]);
+    let started = Instant::now();
+    let mut events = open_watch(&s, "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1", "application/json");
+    assert!(events().is_none(), "no objects, then the end of the stream");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "{took:?}");
+    s.stop();
+}
+
+#[test]
+fn a_revision_that_left_the_history_is_gone() {
+    let s = TestServer::start("watch-gone", &["--default-watch-cache-size=2"]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    for i in 0..5 {
+        s.send_json("POST", base, &cm(&format!("c{i}")));
+    }
+    let mut events = open_watch(&s, &format!("{base}?watch=true&resourceVersion=3"), "application/json");
+    let error = events().unwrap();
+    assert_eq!(error["type"], "ERROR");
+    assert_eq!(error["object"]["code"], 410);
+    assert_eq!(error["object"]["reason"], "Expired");
+    assert!(events().is_none(), "the ERROR event is the last");
+    s.stop();
+}
+
+#[test]
+fn shutdown_ends_open_watches() {
+    let s = TestServer::start("watch-shutdown", &[]);
+    let mut events = open_watch(&s, "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1", "application/json");
+    assert_eq!(s.stop(), mini_apiserver::run::lifecycle::Outcome::Stopped);
+    while events().is_some() {}
+}
