@@ -108,8 +108,10 @@ impl RunningServer {
 }
 
 /// Everything up to the control loop: the stages 3 to 6 of `Run`.
-fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimits) -> Result<(RunningServer, UnixStream, UnixStream), String> {
+/// `control` is the socket pair the control loop reads (stop requests, the worker's "done").
+fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimits, control: (UnixStream, UnixStream)) -> Result<(RunningServer, UnixStream, UnixStream), String> {
     init_runtime();
+    let (control_read, control_write) = control;
     // Stage 6 starts early, as in kube-apiserver: the listener is bound while the config is built.
     let (serving, credentials) = secure_serving(opts)?;
     let addr = serving.listener.local_addr().map_err(|e| e.to_string())?;
@@ -121,7 +123,6 @@ fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimit
     // Stage 5: PrepareRun.
     let prepared = prepare_run(aggregator, &config);
     // Stage 6: Run.
-    let (control_read, control_write) = UnixStream::pair().map_err(|e| e.to_string())?;
     let (heartbeat_main, heartbeat_worker) = UnixStream::pair().map_err(|e| e.to_string())?;
     let wake_addr = SocketAddr::new(if addr.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { addr.ip() }, addr.port());
     let graceful = Graceful {
@@ -158,8 +159,10 @@ fn non_blocking_run(prepared: PreparedGenericAPIServer, serving: SecureServingIn
 // ANCHOR: run
 /// `Run` for the binary: serve until SIGTERM or SIGINT, on the calling (main) thread.
 pub fn run(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<Outcome, String> {
-    let (server, control_read, heartbeat) = start_serving(opts, scheme, ConnLimits::default())?;
-    signals::setup_signal_handler(server.control.as_raw_fd());
+    let control = UnixStream::pair().map_err(|e| e.to_string())?;
+    // Signals are routed before anything starts, so that an early SIGTERM is graceful too.
+    signals::setup_signal_handler(control.1.as_raw_fd());
+    let (_server, control_read, heartbeat) = start_serving(opts, scheme, ConnLimits::default(), control)?;
     Ok(control_loop(control_read, heartbeat))
 }
 // ANCHOR_END: run
@@ -167,7 +170,8 @@ pub fn run(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<Outcome, Stri
 /// The same server in-process, its control loop on a thread of its own: for tests and examples,
 /// which stop it with [`RunningServer::shutdown`]. `limits` lets a test shorten the idle timeout.
 pub fn start(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimits) -> Result<RunningServer, String> {
-    let (mut server, control_read, heartbeat) = start_serving(opts, scheme, limits)?;
+    let control = UnixStream::pair().map_err(|e| e.to_string())?;
+    let (mut server, control_read, heartbeat) = start_serving(opts, scheme, limits, control)?;
     server.control_loop = Some(std::thread::spawn(move || control_loop(control_read, heartbeat)));
     Ok(server)
 }

@@ -70,8 +70,12 @@ fn serve_tls(stream: may::net::TcpStream, remote: SocketAddr, tls: Arc<rustls::S
     };
     let mut tls_stream = rustls::StreamOwned::new(conn, stream);
     serve_connection(&mut tls_stream, Some(remote), &*handler, &guard, limits);
-    tls_stream.conn.send_close_notify();
-    let _ = std::io::Write::flush(&mut tls_stream);
+    // Say goodbye only on a finished handshake, and write the alert directly: `flush` on a
+    // connection still handshaking would first wait to read the rest of the handshake.
+    if !tls_stream.conn.is_handshaking() {
+        tls_stream.conn.send_close_notify();
+        while tls_stream.conn.wants_write() && tls_stream.conn.write_tls(&mut tls_stream.sock).is_ok_and(|n| n > 0) {}
+    }
     // Unregister before the socket closes, so the reaper never shuts down a reused fd number.
     drop(guard);
     drop(tls_stream);

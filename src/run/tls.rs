@@ -9,7 +9,7 @@
 //! against a fresh server with no set-up at all.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -260,9 +260,8 @@ fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, S
 }
 
 /// The admin's bearer token: the one in `<cert_dir>/admin.token` if that holds a token, else 32
-/// bytes from `/dev/urandom` as 64 lowercase hex digits, written there with mode 0600. Keeping
-/// it across restarts keeps an exported kubeconfig working; the kernel's pool is the one
-/// random source that needs no crate.
+/// random bytes (`util::random`) as 64 lowercase hex digits, written there with mode 0600.
+/// Keeping it across restarts keeps an exported kubeconfig working.
 pub fn admin_token(cert_dir: &Path) -> Result<String, String> {
     let path = cert_dir.join("admin.token");
     if let Ok(text) = fs::read_to_string(&path) {
@@ -278,9 +277,7 @@ pub fn admin_token(cert_dir: &Path) -> Result<String, String> {
     }
     create_private_dir(cert_dir)?;
     let mut bytes = [0u8; 32];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    crate::util::random::fill(&mut bytes);
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     write_file(&path, token.as_bytes(), 0o600)?;
     Ok(token)
