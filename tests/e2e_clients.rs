@@ -1,0 +1,152 @@
+//! End to end with the real clients: kubectl v1.37 and the official Python client, installed by
+//! `.ci/test-all` into `target/e2e-venv` (or named by `KUBECTL` and `PYTHON`).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use serde_json::json;
+
+/// A tool from the e2e virtualenv. Missing tools fail the test: run `.ci/test-all`, which
+/// installs them.
+fn tool(env: &str, name: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-venv/bin").join(name);
+    assert!(venv.exists(), "{name} not found: set {env} or run .ci/test-all, which installs it into target/e2e-venv");
+    venv
+}
+
+fn kubectl(s: &TestServer, args: &[&str]) -> (bool, String) {
+    let cache = s.dir.join("kube-cache");
+    let out = Command::new(tool("KUBECTL", "kubectl"))
+        .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
+        .arg(format!("--cache-dir={}", cache.display()))
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn ok(s: &TestServer, args: &[&str]) -> String {
+    let (success, text) = kubectl(s, args);
+    assert!(success, "kubectl {args:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn kubectl_everyday_commands() {
+    let s = TestServer::start("kubectl", &[]);
+    assert!(ok(&s, &["version"]).contains("Server Version: v1.36.0"));
+    let ns = ok(&s, &["get", "ns"]);
+    for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        assert!(ns.contains(name), "{ns}");
+    }
+    let manifest = s.dir.join("cm.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: default\ndata:\n  mode: blue\n").unwrap();
+    assert!(ok(&s, &["create", "-f", manifest.to_str().unwrap()]).contains("configmap/app-config created"));
+    let all = ok(&s, &["get", "cm", "-A"]);
+    assert!(all.contains("default") && all.contains("app-config"), "{all}");
+    let yaml = ok(&s, &["get", "cm", "app-config", "-o", "yaml"]);
+    assert!(yaml.contains("mode: blue") && yaml.contains("resourceVersion:"), "{yaml}");
+
+    std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: default\ndata:\n  mode: green\n").unwrap();
+    assert!(ok(&s, &["replace", "-f", manifest.to_str().unwrap()]).contains("replaced"));
+    assert_eq!(ok(&s, &["get", "cm", "app-config", "-o", "jsonpath={.data.mode}"]), "green");
+    ok(&s, &["label", "cm", "app-config", "tier=web"]);
+    ok(&s, &["annotate", "cm", "app-config", "note=hello"]);
+    ok(&s, &["patch", "cm", "app-config", "--type=merge", "-p", r#"{"data":{"extra":"1"}}"#]);
+    let selected = ok(&s, &["get", "cm", "-l", "tier=web", "-o", "name"]);
+    assert_eq!(selected.trim(), "configmap/app-config");
+    assert!(ok(&s, &["apply", "-f", manifest.to_str().unwrap()]).contains("configured"));
+
+    let (success, text) = kubectl(&s, &["get", "cm", "nope"]);
+    assert!(!success && text.contains("Error from server (NotFound): configmaps \"nope\" not found"), "{text}");
+    assert!(ok(&s, &["delete", "cm", "app-config"]).contains("deleted"));
+    assert!(ok(&s, &["get", "cm"]).contains("No resources found"));
+    assert!(ok(&s, &["api-resources"]).contains("configmaps"));
+    assert!(ok(&s, &["get", "apiservices"]).contains("v1.apiextensions.k8s.io"));
+    assert!(ok(&s, &["get", "--raw", "/readyz?verbose"]).contains("readyz check passed"));
+    s.stop();
+}
+
+#[test]
+fn kubectl_watch_sees_an_object_created_meanwhile() {
+    let s = TestServer::start("kubectl-watch", &[]);
+    let mut watch = Command::new(tool("KUBECTL", "kubectl"))
+        .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
+        .arg(format!("--cache-dir={}", s.dir.join("kube-cache").display()))
+        .args(["get", "cm", "-w"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Some(Ok(line)) = lines.next() {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // Create once kubectl has listed and is watching: retry the create until the line shows up.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = false;
+    std::thread::sleep(Duration::from_millis(500));
+    s.send_json("POST", "/api/v1/namespaces/default/configmaps", &json!({"metadata": {"name": "watched"}, "data": {"a": "b"}}));
+    while Instant::now() < deadline && !seen {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen = line.starts_with("watched");
+        }
+    }
+    let _ = watch.kill();
+    assert!(seen, "kubectl get cm -w printed the configmap created while it watched");
+    s.stop();
+}
+
+#[test]
+fn python_client_lists_creates_watches_and_deletes() {
+    let s = TestServer::start("python", &[]);
+    let script = r#"
+import sys, threading, time
+from kubernetes import client, config, watch
+config.load_kube_config(sys.argv[1])
+v1 = client.CoreV1Api()
+names = [n.metadata.name for n in v1.list_namespace().items]
+assert "default" in names, names
+v1.create_namespace({"metadata": {"name": "pyns"}})
+v1.create_namespaced_config_map("pyns", {"metadata": {"name": "py-cm1"}, "data": {"a": "1"}})
+def churn():
+    time.sleep(0.5)
+    v1.create_namespaced_config_map("pyns", {"metadata": {"name": "py-cm2"}, "data": {"b": "2"}})
+    v1.patch_namespaced_config_map("py-cm2", "pyns", {"data": {"b": "3"}})
+    v1.delete_namespaced_config_map("py-cm2", "pyns")
+threading.Thread(target=churn).start()
+seen = []
+for event in watch.Watch().stream(v1.list_namespaced_config_map, "pyns", timeout_seconds=5):
+    seen.append((event["type"], event["object"].metadata.name))
+    if len(seen) == 4:
+        break
+assert seen == [("ADDED", "py-cm1"), ("ADDED", "py-cm2"), ("MODIFIED", "py-cm2"), ("DELETED", "py-cm2")], seen
+assert v1.read_namespaced_config_map("py-cm1", "pyns").data == {"a": "1"}
+try:
+    v1.read_namespaced_config_map("nope", "pyns")
+    raise SystemExit("expected a 404")
+except client.exceptions.ApiException as e:
+    assert e.status == 404, e.status
+print("python client ok")
+"#;
+    let out = Command::new(tool("PYTHON", "python3"))
+        .args(["-c", script, s.kubeconfig.to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("python client ok"), "{text}");
+    s.stop();
+}
