@@ -16,13 +16,33 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let tokens = dir.join("tokens.csv");
     std::fs::write(&tokens, "alice-token,alice,1001,\"dev\"\n").unwrap();
-    let args = [format!("--token-auth-file={}", tokens.display()), "--authorization-mode=AlwaysDeny".into()];
-    let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else { panic!("flags") };
-    let config = build_generic_config(&opts, Arc::new(mini_apiserver::apis::new_scheme()), "admin-token").expect("config");
+    let args = [
+        format!("--token-auth-file={}", tokens.display()),
+        "--authorization-mode=AlwaysDeny".into(),
+    ];
+    let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
+        panic!("flags")
+    };
+    let config = build_generic_config(
+        &opts,
+        Arc::new(mini_apiserver::apis::new_scheme()),
+        "admin-token",
+    )
+    .expect("config");
 
     println!("authentication:");
-    for header in [Some("Bearer alice-token"), Some("Bearer admin-token"), Some("Bearer wrong"), None] {
-        let req = Request { headers: header.map(|h| vec![("Authorization".into(), h.into())]).unwrap_or_default(), ..Default::default() };
+    for header in [
+        Some("Bearer alice-token"),
+        Some("Bearer admin-token"),
+        Some("Bearer wrong"),
+        None,
+    ] {
+        let req = Request {
+            headers: header
+                .map(|h| vec![("Authorization".into(), h.into())])
+                .unwrap_or_default(),
+            ..Default::default()
+        };
         let who = match config.authenticator.authenticate(&req) {
             AuthResult::User(u) => format!("{} {:?}", u.name, u.groups),
             AuthResult::Invalid => "401 Unauthorized".into(),
@@ -34,15 +54,44 @@ fn main() {
     let list = RequestInfo::parse("GET", "/api/v1/namespaces/default/configmaps", "");
     let version = RequestInfo::parse("GET", "/version", "");
     for token in ["alice-token", "admin-token"] {
-        let req = Request { headers: vec![("Authorization".into(), format!("Bearer {token}"))], ..Default::default() };
-        let AuthResult::User(user) = config.authenticator.authenticate(&req) else { continue };
-        println!("  {:<6} list configmaps -> {:?}", user.name, config.authorizer.authorize(&user, &list));
-        println!("  {:<6} get /version    -> {:?}", user.name, config.authorizer.authorize(&user, &version));
+        let req = Request {
+            headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+            ..Default::default()
+        };
+        let AuthResult::User(user) = config.authenticator.authenticate(&req) else {
+            continue;
+        };
+        println!(
+            "  {:<6} list configmaps -> {:?}",
+            user.name,
+            config.authorizer.authorize(&user, &list)
+        );
+        println!(
+            "  {:<6} get /version    -> {:?}",
+            user.name,
+            config.authorizer.authorize(&user, &version)
+        );
     }
 
     println!("admission plugins: {:?}", config.admission.names());
-    println!("storage: embedded, revision {}", config.storage.current_revision());
-    let kv = config.storage.create("/registry/demo/a", b"{}".to_vec()).unwrap();
-    println!("  create /registry/demo/a -> mod revision {}", kv.mod_revision);
-    println!("  update with a stale revision -> {:?}", config.storage.update("/registry/demo/a", b"{}".to_vec(), 1).err().map(|e| e.to_string()));
+    println!(
+        "storage: embedded, revision {}",
+        config.storage.current_revision()
+    );
+    let kv = config
+        .storage
+        .create("/registry/demo/a", b"{}".to_vec())
+        .unwrap();
+    println!(
+        "  create /registry/demo/a -> mod revision {}",
+        kv.mod_revision
+    );
+    println!(
+        "  update with a stale revision -> {:?}",
+        config
+            .storage
+            .update("/registry/demo/a", b"{}".to_vec(), 1)
+            .err()
+            .map(|e| e.to_string())
+    );
 }

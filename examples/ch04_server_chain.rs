@@ -13,8 +13,11 @@ use mini_apiserver::server::filters::request_info::RequestInfo;
 use mini_apiserver::server::generic::DelegationTarget;
 
 fn main() {
-    let Ok(Command::Run(opts)) = new_api_server_command(std::iter::empty()) else { panic!("flags") };
-    let config = build_generic_config(&opts, Arc::new(mini_apiserver::apis::new_scheme()), "token").expect("config");
+    let Ok(Command::Run(opts)) = new_api_server_command(std::iter::empty()) else {
+        panic!("flags")
+    };
+    let config = build_generic_config(&opts, Arc::new(mini_apiserver::apis::new_scheme()), "token")
+        .expect("config");
     let aggregator = create_server_chain(&config, "127.0.0.1:6443");
     // The post-start hooks create the system namespaces and the local APIServices.
     for hook in aggregator.post_start_hooks() {
@@ -29,14 +32,25 @@ fn main() {
         "/apis/apiextensions.k8s.io/v1",
         "/apis/example.com/v1/widgets",
     ] {
-        let mut req = Request { method: "GET".into(), path: path.into(), ..Default::default() };
+        let mut req = Request {
+            method: "GET".into(),
+            path: path.into(),
+            ..Default::default()
+        };
         req.context.request_info = RequestInfo::parse("GET", path, "");
         req.context.user = admin_user();
         let resp = aggregator.serve(&mut req);
         let body: serde_json::Value = serde_json::from_slice(resp.body_bytes()).unwrap_or_default();
         let answer = match body["kind"].as_str() {
             Some("Status") => body["message"].as_str().unwrap_or("").to_string(),
-            Some(kind) => format!("{kind} ({} items)", body["items"].as_array().or(body["groups"].as_array()).or(body["resources"].as_array()).map_or(0, |v| v.len())),
+            Some(kind) => format!(
+                "{kind} ({} items)",
+                body["items"]
+                    .as_array()
+                    .or(body["groups"].as_array())
+                    .or(body["resources"].as_array())
+                    .map_or(0, |v| v.len())
+            ),
             None => String::new(),
         };
         println!("{:<7} {path:<48} {:<6} {answer}", "GET", resp.status);

@@ -18,14 +18,21 @@ fn get(handler: &dyn Handler, path: &str, query: &str) -> (u16, String) {
         query: query.into(),
         ..Default::default()
     };
-    req.headers.push(("Authorization".into(), "Bearer token".into()));
+    req.headers
+        .push(("Authorization".into(), "Bearer token".into()));
     let resp = handler.serve(&mut req);
-    (resp.status, String::from_utf8_lossy(resp.body_bytes()).into_owned())
+    (
+        resp.status,
+        String::from_utf8_lossy(resp.body_bytes()).into_owned(),
+    )
 }
 
 fn main() {
-    let Ok(Command::Run(opts)) = new_api_server_command(std::iter::empty()) else { panic!("flags") };
-    let config = build_generic_config(&opts, Arc::new(mini_apiserver::apis::new_scheme()), "token").expect("config");
+    let Ok(Command::Run(opts)) = new_api_server_command(std::iter::empty()) else {
+        panic!("flags")
+    };
+    let config = build_generic_config(&opts, Arc::new(mini_apiserver::apis::new_scheme()), "token")
+        .expect("config");
     let prepared = prepare_run(create_server_chain(&config, "127.0.0.1:6443"), &config);
     let handler = &*prepared.handler;
 

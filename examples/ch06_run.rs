@@ -15,7 +15,16 @@ use mini_apiserver::run;
 
 fn curl(port: u16, ca: &str, path: &str) -> String {
     let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, &format!("https://localhost:{port}{path}")])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+            ca,
+            &format!("https://localhost:{port}{path}"),
+        ])
         .output()
         .expect("curl is installed");
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -24,15 +33,29 @@ fn curl(port: u16, ca: &str, path: &str) -> String {
 fn main() {
     env_logger::Builder::new()
         .filter_level(log::LevelFilter::Info)
-        .filter_module("mini_apiserver::server::kubeapiserver", log::LevelFilter::Warn)
+        .filter_module(
+            "mini_apiserver::server::kubeapiserver",
+            log::LevelFilter::Warn,
+        )
         .filter_module("may", log::LevelFilter::Warn)
         .filter_module("rustls", log::LevelFilter::Warn)
         .format_timestamp_millis()
         .init();
     let dir = std::env::temp_dir().join(format!("ch06-{}", std::process::id()));
-    let args = ["--secure-port=0".to_string(), format!("--cert-dir={}", dir.display()), "--shutdown-delay-duration=1s".into()];
-    let Ok(Parsed::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else { panic!("flags") };
-    let server = run::start(&opts, Arc::new(mini_apiserver::apis::new_scheme()), ConnLimits::default()).expect("serving");
+    let args = [
+        "--secure-port=0".to_string(),
+        format!("--cert-dir={}", dir.display()),
+        "--shutdown-delay-duration=1s".into(),
+    ];
+    let Ok(Parsed::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
+        panic!("flags")
+    };
+    let server = run::start(
+        &opts,
+        Arc::new(mini_apiserver::apis::new_scheme()),
+        ConnLimits::default(),
+    )
+    .expect("serving");
     let port = server.addr.port();
     let ca = dir.join("ca.crt").display().to_string();
 
@@ -40,13 +63,23 @@ fn main() {
     while curl(port, &ca, "/readyz") != "200" {
         std::thread::sleep(Duration::from_millis(10));
     }
-    println!("ready after {:?}; try: kubectl --kubeconfig {} get ns", started.elapsed(), server.credentials.kubeconfig.display());
-    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    println!(
+        "ready after {:?}; try: kubectl --kubeconfig {} get ns",
+        started.elapsed(),
+        server.credentials.kubeconfig.display()
+    );
+    let threads = std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0);
     println!("OS threads in this process: {threads} (main, may's timer, the worker, and this example's control-loop thread)");
 
     let probe = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
-        println!("during the shutdown delay: /readyz {}, /healthz {}", curl(port, &ca, "/readyz"), curl(port, &ca, "/healthz"));
+        println!(
+            "during the shutdown delay: /readyz {}, /healthz {}",
+            curl(port, &ca, "/readyz"),
+            curl(port, &ca, "/healthz")
+        );
     });
     println!("shutting down: {:?}", server.shutdown());
     probe.join().unwrap();

@@ -52,7 +52,11 @@ fn init_logs(verbosity: u8) {
         2..=4 => log::LevelFilter::Debug,
         _ => log::LevelFilter::Trace,
     };
-    let rustls_level = if verbosity >= 6 { level } else { log::LevelFilter::Warn };
+    let rustls_level = if verbosity >= 6 {
+        level
+    } else {
+        log::LevelFilter::Warn
+    };
     env_logger::Builder::new()
         .filter_level(level)
         .filter_module("rustls", rustls_level)

@@ -20,7 +20,10 @@ fn configmap_lifecycle_with_kube_errors() {
     let obj = created.json();
     assert_eq!(obj["metadata"]["namespace"], "default");
     assert_eq!(obj["metadata"]["uid"].as_str().unwrap().len(), 36);
-    let rv = obj["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let dup = s.send_json("POST", base, &cm("cm-a", json!({})));
     assert_eq!(dup.status, 409);
@@ -47,7 +50,12 @@ fn configmap_lifecycle_with_kube_errors() {
     assert_eq!(list["kind"], "ConfigMapList");
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
-    let deleted = s.request("DELETE", &format!("{base}/cm-a"), &[("Content-Type", "application/json")], Some(br#"{"propagationPolicy":"Background"}"#));
+    let deleted = s.request(
+        "DELETE",
+        &format!("{base}/cm-a"),
+        &[("Content-Type", "application/json")],
+        Some(br#"{"propagationPolicy":"Background"}"#),
+    );
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.json()["status"], "Success");
     assert_eq!(deleted.json()["details"]["name"], "cm-a");
@@ -71,32 +79,70 @@ fn bad_writes_get_a_status_and_change_nothing() {
     assert_eq!(body["details"]["causes"][0]["field"], "metadata.name");
     assert!(body["message"].as_str().unwrap().starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"));
 
-    let bad_json = s.request("POST", base, &[("Content-Type", "application/json")], Some(b"{\"apiVersion\":\"v1\",\"kind\":\"Con"));
+    let bad_json = s.request(
+        "POST",
+        base,
+        &[("Content-Type", "application/json")],
+        Some(b"{\"apiVersion\":\"v1\",\"kind\":\"Con"),
+    );
     assert_eq!(bad_json.status, 400);
     assert_eq!(bad_json.json()["reason"], "BadRequest");
 
-    let yaml = s.request("POST", base, &[("Content-Type", "application/yaml")], Some(b"a: b"));
+    let yaml = s.request(
+        "POST",
+        base,
+        &[("Content-Type", "application/yaml")],
+        Some(b"a: b"),
+    );
     assert_eq!(yaml.status, 415);
 
-    let wrong_kind = s.send_json("POST", base, &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}));
+    let wrong_kind = s.send_json(
+        "POST",
+        base,
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}),
+    );
     assert_eq!(wrong_kind.status, 400);
 
-    let strict = s.send_json("POST", &format!("{base}?fieldValidation=Strict"), &json!({"metadata": {"name": "s"}, "spec": {}}));
+    let strict = s.send_json(
+        "POST",
+        &format!("{base}?fieldValidation=Strict"),
+        &json!({"metadata": {"name": "s"}, "spec": {}}),
+    );
     assert_eq!(strict.status, 400);
-    assert!(strict.json()["message"].as_str().unwrap().contains("unknown field \"spec\""));
+    assert!(strict.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown field \"spec\""));
 
-    let no_namespace = s.send_json("POST", "/api/v1/namespaces/nowhere/configmaps", &cm("x", json!({})));
+    let no_namespace = s.send_json(
+        "POST",
+        "/api/v1/namespaces/nowhere/configmaps",
+        &cm("x", json!({})),
+    );
     assert_eq!(no_namespace.status, 404);
-    assert_eq!(no_namespace.json()["message"], "namespaces \"nowhere\" not found");
+    assert_eq!(
+        no_namespace.json()["message"],
+        "namespaces \"nowhere\" not found"
+    );
 
     let bad_data = s.send_json("POST", base, &cm("x", json!({"bad key": "v", "n": 1})));
     assert_eq!(bad_data.status, 422);
-    assert_eq!(bad_data.json()["details"]["causes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        bad_data.json()["details"]["causes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let put_collection = s.send_json("PUT", base, &cm("x", json!({})));
     assert_eq!(put_collection.status, 405);
 
-    assert_eq!(s.get(base).json()["metadata"]["resourceVersion"], before, "nothing was written");
+    assert_eq!(
+        s.get(base).json()["metadata"]["resourceVersion"],
+        before,
+        "nothing was written"
+    );
     s.stop();
 }
 
@@ -104,19 +150,46 @@ fn bad_writes_get_a_status_and_change_nothing() {
 fn a_body_without_content_type_is_json() {
     // The Python client sends creates with no Content-Type and no apiVersion/kind.
     let s = TestServer::start("no-content-type", &[]);
-    let r = s.request("POST", "/api/v1/namespaces", &[], Some(br#"{"metadata": {"name": "pyns"}}"#));
+    let r = s.request(
+        "POST",
+        "/api/v1/namespaces",
+        &[],
+        Some(br#"{"metadata": {"name": "pyns"}}"#),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let ns = r.json();
-    assert_eq!((ns["kind"].as_str(), ns["status"]["phase"].as_str()), (Some("Namespace"), Some("Active")));
-    assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "pyns");
+    assert_eq!(
+        (ns["kind"].as_str(), ns["status"]["phase"].as_str()),
+        (Some("Namespace"), Some("Active"))
+    );
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "pyns"
+    );
     s.stop();
 }
 
 #[test]
 fn namespaces_take_their_contents_with_them() {
     let s = TestServer::start("ns-delete", &[]);
-    assert_eq!(s.send_json("POST", "/api/v1/namespaces", &json!({"metadata": {"name": "demo"}})).status, 201);
-    assert_eq!(s.send_json("POST", "/api/v1/namespaces/demo/configmaps", &cm("a", json!({}))).status, 201);
+    assert_eq!(
+        s.send_json(
+            "POST",
+            "/api/v1/namespaces",
+            &json!({"metadata": {"name": "demo"}})
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        s.send_json(
+            "POST",
+            "/api/v1/namespaces/demo/configmaps",
+            &cm("a", json!({}))
+        )
+        .status,
+        201
+    );
     let deleted = s.request("DELETE", "/api/v1/namespaces/demo", &[], None);
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.json()["status"]["phase"], "Terminating");
@@ -124,7 +197,10 @@ fn namespaces_take_their_contents_with_them() {
     assert_eq!(s.get("/api/v1/namespaces/demo/configmaps/a").status, 404);
     let default = s.request("DELETE", "/api/v1/namespaces/default", &[], None);
     assert_eq!(default.status, 403);
-    assert_eq!(default.json()["message"], "namespaces \"default\" is forbidden: this namespace may not be deleted");
+    assert_eq!(
+        default.json()["message"],
+        "namespaces \"default\" is forbidden: this namespace may not be deleted"
+    );
     s.stop();
 }
 
@@ -137,18 +213,45 @@ fn patches_selectors_and_pages() {
         obj["metadata"]["labels"] = json!({"tier": tier});
         assert_eq!(s.send_json("POST", base, &obj).status, 201);
     }
-    let patched = s.request("PATCH", &format!("{base}/a"), &[("Content-Type", "application/merge-patch+json")], Some(br#"{"metadata":{"labels":{"note":"x"}},"data":{"k":"v"}}"#));
+    let patched = s.request(
+        "PATCH",
+        &format!("{base}/a"),
+        &[("Content-Type", "application/merge-patch+json")],
+        Some(br#"{"metadata":{"labels":{"note":"x"}},"data":{"k":"v"}}"#),
+    );
     assert_eq!(patched.status, 200, "{}", patched.text());
-    assert_eq!(patched.json()["metadata"]["labels"], json!({"tier": "web", "note": "x"}));
-    let json_patch = s.request("PATCH", &format!("{base}/a"), &[("Content-Type", "application/json-patch+json")], Some(b"[]"));
+    assert_eq!(
+        patched.json()["metadata"]["labels"],
+        json!({"tier": "web", "note": "x"})
+    );
+    let json_patch = s.request(
+        "PATCH",
+        &format!("{base}/a"),
+        &[("Content-Type", "application/json-patch+json")],
+        Some(b"[]"),
+    );
     assert_eq!(json_patch.status, 415);
 
     let names = |path: &str| -> Vec<String> {
-        s.get(path).json()["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_string()).collect()
+        s.get(path).json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
     };
-    assert_eq!(names(&format!("{base}?labelSelector=tier%3Dweb")), ["a", "c"]);
-    assert_eq!(names(&format!("{base}?labelSelector=tier+notin+(web)")), ["b"]);
-    assert_eq!(names(&format!("{base}?fieldSelector=metadata.name%3Db")), ["b"]);
+    assert_eq!(
+        names(&format!("{base}?labelSelector=tier%3Dweb")),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(&format!("{base}?labelSelector=tier+notin+(web)")),
+        ["b"]
+    );
+    assert_eq!(
+        names(&format!("{base}?fieldSelector=metadata.name%3Db")),
+        ["b"]
+    );
     assert_eq!(s.get(&format!("{base}?labelSelector=a+in+b")).status, 400);
 
     let page1 = s.get(&format!("{base}?limit=2")).json();
@@ -163,19 +266,51 @@ fn patches_selectors_and_pages() {
 #[test]
 fn tables_for_kubectl_get() {
     let s = TestServer::start("table", &[]);
-    s.send_json("POST", "/api/v1/namespaces/default/configmaps", &cm("t", json!({"a": "1", "b": "2"})));
+    s.send_json(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        &cm("t", json!({"a": "1", "b": "2"})),
+    );
     let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-    let table = s.request("GET", "/api/v1/namespaces/default/configmaps", &[("Accept", accept)], None).json();
+    let table = s
+        .request(
+            "GET",
+            "/api/v1/namespaces/default/configmaps",
+            &[("Accept", accept)],
+            None,
+        )
+        .json();
     assert_eq!(table["kind"], "Table");
-    let columns: Vec<&str> = table["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let columns: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(columns, ["Name", "Data", "Age"]);
     assert_eq!(table["rows"][0]["cells"][0], "t");
     assert_eq!(table["rows"][0]["cells"][1], 2);
     assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
-    let ns = s.request("GET", "/api/v1/namespaces", &[("Accept", accept)], None).json();
-    let columns: Vec<&str> = ns["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let ns = s
+        .request("GET", "/api/v1/namespaces", &[("Accept", accept)], None)
+        .json();
+    let columns: Vec<&str> = ns["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(columns, ["Name", "Status", "Age"]);
-    assert_eq!(s.request("GET", "/api/v1/namespaces", &[("Accept", "application/vnd.kubernetes.protobuf")], None).status, 406);
+    assert_eq!(
+        s.request(
+            "GET",
+            "/api/v1/namespaces",
+            &[("Accept", "application/vnd.kubernetes.protobuf")],
+            None
+        )
+        .status,
+        406
+    );
     s.stop();
 }
 
@@ -185,30 +320,70 @@ fn discovery_walks_the_three_servers() {
     let api = s.get("/api").json();
     assert_eq!(api["versions"], json!(["v1"]));
     let v1 = s.get("/api/v1").json();
-    let cms = v1["resources"].as_array().unwrap().iter().find(|r| r["name"] == "configmaps").unwrap().clone();
+    let cms = v1["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "configmaps")
+        .unwrap()
+        .clone();
     assert_eq!(cms["shortNames"], json!(["cm"]));
     assert_eq!(cms["namespaced"], true);
     // /apis is the aggregator's, built from the APIServices autoregistration wrote.
-    let groups: Vec<String> = s.get("/apis").json()["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect();
+    let groups: Vec<String> = s.get("/apis").json()["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(groups, ["apiregistration.k8s.io", "apiextensions.k8s.io"]);
     // Served by the apiextensions server, two delegations down.
     let crds = s.get("/apis/apiextensions.k8s.io/v1").json();
     assert_eq!(crds["resources"][0]["name"], "customresourcedefinitions");
-    let services: Vec<String> = s.get("/apis/apiregistration.k8s.io/v1/apiservices").json()["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_string()).collect();
-    assert_eq!(services, ["v1.", "v1.apiextensions.k8s.io", "v1.apiregistration.k8s.io"]);
+    let services: Vec<String> = s.get("/apis/apiregistration.k8s.io/v1/apiservices").json()
+        ["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        services,
+        [
+            "v1.",
+            "v1.apiextensions.k8s.io",
+            "v1.apiregistration.k8s.io"
+        ]
+    );
     // The end of the chain.
     let nowhere = s.get("/apis/nowhere.example.com/v1/things");
     assert_eq!(nowhere.status, 404);
-    assert_eq!(nowhere.json()["message"], "the server could not find the requested resource");
+    assert_eq!(
+        nowhere.json()["message"],
+        "the server could not find the requested resource"
+    );
     // OpenAPI: the index points at a document that names the kind and the fieldValidation parameter.
     let index = s.get("/openapi/v3").json();
-    let url = index["paths"]["api/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let url = index["paths"]["api/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let doc = s.get(&url).json();
     let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
-    assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "ConfigMap");
-    assert!(patch["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));
+    assert_eq!(
+        patch["x-kubernetes-group-version-kind"]["kind"],
+        "ConfigMap"
+    );
+    assert!(patch["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "fieldValidation"));
     let version = s.get("/version").json();
-    assert_eq!((version["major"].as_str(), version["minor"].as_str()), (Some("1"), Some("36")));
+    assert_eq!(
+        (version["major"].as_str(), version["minor"].as_str()),
+        (Some("1"), Some("36"))
+    );
     s.stop();
 }
 
@@ -219,12 +394,23 @@ fn crds_and_apiservices_are_validated() {
         "metadata": {"name": "widgets.example.com"},
         "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"},
                  "versions": [{"name": "v1", "served": true, "storage": true}]}});
-    let created = s.send_json("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &crd);
+    let created = s.send_json(
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        &crd,
+    );
     assert_eq!(created.status, 201, "{}", created.text());
-    assert_eq!(created.json()["status"]["conditions"][1]["type"], "Established");
+    assert_eq!(
+        created.json()["status"]["conditions"][1]["type"],
+        "Established"
+    );
     let mut bad = crd.clone();
     bad["metadata"]["name"] = json!("wrong.example.com");
-    let refused = s.send_json("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &bad);
+    let refused = s.send_json(
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        &bad,
+    );
     assert_eq!(refused.status, 422);
     assert_eq!(refused.json()["details"]["group"], "apiextensions.k8s.io");
     s.stop();

@@ -10,13 +10,27 @@ fn anonymous_reaches_only_health_version_and_discovery() {
     let anon = |path: &str| s.request("GET", path, &[("Authorization", "")], None);
     // The helper sends the admin token unless a header named Authorization is given; an empty one
     // is dropped, so these requests carry no credentials at all.
-    for path in ["/healthz", "/livez", "/readyz", "/version", "/api", "/apis", "/api/v1", "/apis/apiregistration.k8s.io/v1"] {
+    for path in [
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/version",
+        "/api",
+        "/apis",
+        "/api/v1",
+        "/apis/apiregistration.k8s.io/v1",
+    ] {
         assert_eq!(anon(path).status, 200, "{path}");
     }
     let list = anon("/api/v1/namespaces/default/configmaps");
     assert_eq!(list.status, 403);
     assert_eq!(list.json()["message"], "configmaps is forbidden: User \"system:anonymous\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"default\"");
-    let bad = s.request("GET", "/api/v1/namespaces", &[("Authorization", "Bearer not-a-token")], None);
+    let bad = s.request(
+        "GET",
+        "/api/v1/namespaces",
+        &[("Authorization", "Bearer not-a-token")],
+        None,
+    );
     assert_eq!(bad.status, 401);
     assert_eq!(bad.json()["reason"], "Unauthorized");
     s.stop();
@@ -25,7 +39,11 @@ fn anonymous_reaches_only_health_version_and_discovery() {
 #[test]
 fn anonymous_auth_can_be_turned_off() {
     let s = TestServer::start("no-anonymous", &["--anonymous-auth=false"]);
-    assert_eq!(s.request("GET", "/version", &[("Authorization", "")], None).status, 401);
+    assert_eq!(
+        s.request("GET", "/version", &[("Authorization", "")], None)
+            .status,
+        401
+    );
     s.stop();
 }
 
@@ -38,14 +56,31 @@ fn token_file_users_and_always_deny() {
     let flag = format!("--token-auth-file={}", file.display());
 
     let allow = TestServer::start("token-allow", &[&flag]);
-    let alice = allow.request("GET", "/api/v1/namespaces", &[("Authorization", "Bearer alice-token")], None);
+    let alice = allow.request(
+        "GET",
+        "/api/v1/namespaces",
+        &[("Authorization", "Bearer alice-token")],
+        None,
+    );
     assert_eq!(alice.status, 200);
     allow.stop();
 
     let deny = TestServer::start("token-deny", &[&flag, "--authorization-mode=AlwaysDeny"]);
-    let alice = deny.request("GET", "/api/v1/namespaces", &[("Authorization", "Bearer alice-token")], None);
+    let alice = deny.request(
+        "GET",
+        "/api/v1/namespaces",
+        &[("Authorization", "Bearer alice-token")],
+        None,
+    );
     assert_eq!(alice.status, 403);
-    assert!(alice.json()["message"].as_str().unwrap().ends_with("at the cluster scope: Everything is forbidden."), "{}", alice.text());
+    assert!(
+        alice.json()["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("at the cluster scope: Everything is forbidden."),
+        "{}",
+        alice.text()
+    );
     // The admin is in system:masters, which every authorizer chain lets through.
     assert_eq!(deny.get("/api/v1/namespaces").status, 200);
     deny.stop();

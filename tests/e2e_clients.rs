@@ -17,8 +17,13 @@ fn tool(env: &str, name: &str) -> PathBuf {
     if let Ok(path) = std::env::var(env) {
         return PathBuf::from(path);
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-venv/bin").join(name);
-    assert!(venv.exists(), "{name} not found: set {env} or run .ci/test-all, which installs it into target/e2e-venv");
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/e2e-venv/bin")
+        .join(name);
+    assert!(
+        venv.exists(),
+        "{name} not found: set {env} or run .ci/test-all, which installs it into target/e2e-venv"
+    );
     venv
 }
 
@@ -30,7 +35,11 @@ fn kubectl(s: &TestServer, args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("kubectl runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -50,24 +59,50 @@ fn kubectl_everyday_commands() {
     }
     let manifest = s.dir.join("cm.yaml");
     std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: default\ndata:\n  mode: blue\n").unwrap();
-    assert!(ok(&s, &["create", "-f", manifest.to_str().unwrap()]).contains("configmap/app-config created"));
+    assert!(ok(&s, &["create", "-f", manifest.to_str().unwrap()])
+        .contains("configmap/app-config created"));
     let all = ok(&s, &["get", "cm", "-A"]);
-    assert!(all.contains("default") && all.contains("app-config"), "{all}");
+    assert!(
+        all.contains("default") && all.contains("app-config"),
+        "{all}"
+    );
     let yaml = ok(&s, &["get", "cm", "app-config", "-o", "yaml"]);
-    assert!(yaml.contains("mode: blue") && yaml.contains("resourceVersion:"), "{yaml}");
+    assert!(
+        yaml.contains("mode: blue") && yaml.contains("resourceVersion:"),
+        "{yaml}"
+    );
 
     std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: default\ndata:\n  mode: green\n").unwrap();
     assert!(ok(&s, &["replace", "-f", manifest.to_str().unwrap()]).contains("replaced"));
-    assert_eq!(ok(&s, &["get", "cm", "app-config", "-o", "jsonpath={.data.mode}"]), "green");
+    assert_eq!(
+        ok(
+            &s,
+            &["get", "cm", "app-config", "-o", "jsonpath={.data.mode}"]
+        ),
+        "green"
+    );
     ok(&s, &["label", "cm", "app-config", "tier=web"]);
     ok(&s, &["annotate", "cm", "app-config", "note=hello"]);
-    ok(&s, &["patch", "cm", "app-config", "--type=merge", "-p", r#"{"data":{"extra":"1"}}"#]);
+    ok(
+        &s,
+        &[
+            "patch",
+            "cm",
+            "app-config",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"extra":"1"}}"#,
+        ],
+    );
     let selected = ok(&s, &["get", "cm", "-l", "tier=web", "-o", "name"]);
     assert_eq!(selected.trim(), "configmap/app-config");
     assert!(ok(&s, &["apply", "-f", manifest.to_str().unwrap()]).contains("configured"));
 
     let (success, text) = kubectl(&s, &["get", "cm", "nope"]);
-    assert!(!success && text.contains("Error from server (NotFound): configmaps \"nope\" not found"), "{text}");
+    assert!(
+        !success && text.contains("Error from server (NotFound): configmaps \"nope\" not found"),
+        "{text}"
+    );
     assert!(ok(&s, &["delete", "cm", "app-config"]).contains("deleted"));
     assert!(ok(&s, &["get", "cm"]).contains("No resources found"));
     assert!(ok(&s, &["api-resources"]).contains("configmaps"));
@@ -81,7 +116,10 @@ fn kubectl_watch_sees_an_object_created_meanwhile() {
     let s = TestServer::start("kubectl-watch", &[]);
     let mut watch = Command::new(tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
-        .arg(format!("--cache-dir={}", s.dir.join("kube-cache").display()))
+        .arg(format!(
+            "--cache-dir={}",
+            s.dir.join("kube-cache").display()
+        ))
         .args(["get", "cm", "-w"])
         .stdout(Stdio::piped())
         .spawn()
@@ -99,14 +137,22 @@ fn kubectl_watch_sees_an_object_created_meanwhile() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = false;
     std::thread::sleep(Duration::from_millis(500));
-    s.send_json("POST", "/api/v1/namespaces/default/configmaps", &json!({"metadata": {"name": "watched"}, "data": {"a": "b"}}));
+    s.send_json(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        &json!({"metadata": {"name": "watched"}, "data": {"a": "b"}}),
+    );
     while Instant::now() < deadline && !seen {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
             seen = line.starts_with("watched");
         }
     }
     let _ = watch.kill();
-    assert!(seen, "kubectl get cm -w printed the configmap created while it watched");
+    let _ = watch.wait();
+    assert!(
+        seen,
+        "kubectl get cm -w printed the configmap created while it watched"
+    );
     s.stop();
 }
 
@@ -146,7 +192,14 @@ print("python client ok")
         .args(["-c", script, s.kubeconfig.to_str().unwrap()])
         .output()
         .expect("python runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("python client ok"), "{text}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("python client ok"),
+        "{text}"
+    );
     s.stop();
 }

@@ -34,19 +34,37 @@ fn malformed_requests_never_take_the_server_down() {
     ];
     for (name, raw, want) in cases {
         let answer = s.raw(&raw);
-        assert_eq!(status_of(&answer), want, "{name}: {}", String::from_utf8_lossy(&answer));
+        assert_eq!(
+            status_of(&answer),
+            want,
+            "{name}: {}",
+            String::from_utf8_lossy(&answer)
+        );
         let body = parse_response(&answer).json();
         assert_eq!(body["kind"], "Status", "{name}");
-        assert_eq!(s.get("/healthz").text(), "ok", "the server still serves after {name}");
+        assert_eq!(
+            s.get("/healthz").text(),
+            "ok",
+            "the server still serves after {name}"
+        );
     }
     // A TLS client that hangs up mid-handshake, and one that sends plain HTTP to the TLS port.
     drop(std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap());
     let mut plain = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    plain.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let _ = plain.write_all(b"GET /healthz HTTP/1.1\r\n\r\n");
     let _ = plain.read(&mut [0u8; 64]);
     assert_eq!(s.get("/healthz").status, 200);
-    assert_eq!(s.get("/api/v1/namespaces").json()["items"].as_array().unwrap().len(), 4, "no namespace was created");
+    assert_eq!(
+        s.get("/api/v1/namespaces").json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "no namespace was created"
+    );
     s.stop();
 }
 
@@ -61,18 +79,27 @@ fn keep_alive_pipelining_and_http10() {
     assert!(out.contains("Connection: close"));
     // HTTP/1.0 without keep-alive gets one answer and a closed connection.
     let out = String::from_utf8(s.raw(b"GET /healthz HTTP/1.0\r\n\r\n")).unwrap();
-    assert!(out.starts_with("HTTP/1.1 200 OK") && out.ends_with("ok"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200 OK") && out.ends_with("ok"),
+        "{out}"
+    );
     // A chunked request body, and Expect: 100-continue.
     let body = r#"{"metadata":{"name":"chunked"}}"#;
     let raw = format!("POST /api/v1/namespaces HTTP/1.1\r\n{auth}Expect: 100-continue\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
     let out = String::from_utf8(s.raw(raw.as_bytes())).unwrap();
-    assert!(out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created"),
+        "{out}"
+    );
     s.stop();
 }
 
 #[test]
 fn idle_connections_are_closed() {
-    let limits = ConnLimits { idle_timeout: Duration::from_millis(300), write_timeout: Duration::from_secs(5) };
+    let limits = ConnLimits {
+        idle_timeout: Duration::from_millis(300),
+        write_timeout: Duration::from_secs(5),
+    };
     let s = TestServer::start_with_limits("idle", &[], limits);
     let mut conn = s.connect();
     conn.write_all(b"GET /healthz HTTP/1.1\r\n\r\n").unwrap();
@@ -82,12 +109,19 @@ fn idle_connections_are_closed() {
     let started = Instant::now();
     let mut rest = Vec::new();
     let _ = conn.read_to_end(&mut rest);
-    assert!(started.elapsed() < Duration::from_secs(3), "idle connection closed by the server");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "idle connection closed by the server"
+    );
     let mut slow = s.connect();
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ").unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
+        .unwrap();
     let started = Instant::now();
     let _ = slow.read_to_end(&mut rest);
-    assert!(started.elapsed() < Duration::from_secs(3), "slow client cut");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "slow client cut"
+    );
     assert_eq!(s.get("/healthz").status, 200);
     s.stop();
 }

@@ -11,7 +11,16 @@ fn help_prints_the_flag_sections() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for section in ["Generic flags:", "Etcd flags:", "Secure serving flags:", "Authentication flags:", "Authorization flags:", "Admission flags:", "Logs flags:", "Global flags:"] {
+    for section in [
+        "Generic flags:",
+        "Etcd flags:",
+        "Secure serving flags:",
+        "Authentication flags:",
+        "Authorization flags:",
+        "Admission flags:",
+        "Logs flags:",
+        "Global flags:",
+    ] {
         assert!(text.contains(section), "{section} missing from:\n{text}");
     }
     assert!(text.contains("--secure-port int"));
@@ -19,20 +28,37 @@ fn help_prints_the_flag_sections() {
 
 #[test]
 fn bad_flags_exit_non_zero_naming_the_flag() {
-    let out = Command::new(BIN).args(["--secure-port=http", "--authorization-mode=Nope"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--secure-port=http", "--authorization-mode=Nope"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("invalid argument \"http\" for \"--secure-port\" flag"), "{err}");
-    let out = Command::new(BIN).arg("--authorization-mode=Nope").output().unwrap();
-    assert!(String::from_utf8(out.stderr).unwrap().contains("--authorization-mode \"Nope\" is not one of"));
+    assert!(
+        err.contains("invalid argument \"http\" for \"--secure-port\" flag"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .arg("--authorization-mode=Nope")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("--authorization-mode \"Nope\" is not one of"));
     let out = Command::new(BIN).arg("serve").output().unwrap();
-    assert!(String::from_utf8(out.stderr).unwrap().contains("unknown command \"serve\""));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("unknown command \"serve\""));
 }
 
 /// Starts the binary on a free port and waits for its "serving securely" line; returns the
 /// child and the port.
 fn start(extra: &[&str]) -> (Child, u16, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("mini-apiserver-process-{}-{}", std::process::id(), extra.len()));
+    let dir = std::env::temp_dir().join(format!(
+        "mini-apiserver-process-{}-{}",
+        std::process::id(),
+        extra.len()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(BIN)
         .args(["--secure-port=0", &format!("--cert-dir={}", dir.display())])
@@ -42,9 +68,20 @@ fn start(extra: &[&str]) -> (Child, u16, std::path::PathBuf) {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let port = loop {
-        let line = lines.next().expect("the server logs where it serves").unwrap();
+        let line = lines
+            .next()
+            .expect("the server logs where it serves")
+            .unwrap();
         if let Some(rest) = line.split("serving securely on ").nth(1) {
-            break rest.split(';').next().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+            break rest
+                .split(';')
+                .next()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
         }
     };
     // Keep draining stderr so the child never blocks on a full pipe.
@@ -54,7 +91,12 @@ fn start(extra: &[&str]) -> (Child, u16, std::path::PathBuf) {
 
 fn readyz(port: u16, dir: &std::path::Path) -> Option<String> {
     let out = Command::new("curl")
-        .args(["-s", "--cacert", &dir.join("ca.crt").display().to_string(), &format!("https://localhost:{port}/readyz")])
+        .args([
+            "-s",
+            "--cacert",
+            &dir.join("ca.crt").display().to_string(),
+            &format!("https://localhost:{port}/readyz"),
+        ])
         .output()
         .ok()?;
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -80,8 +122,13 @@ fn serves_on_three_threads_and_stops_on_sigterm() {
         assert!(Instant::now() < deadline, "never ready");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let threads = std::fs::read_dir(format!("/proc/{}/task", child.id())).unwrap().count();
-    assert!(threads <= 3, "{threads} threads: main, may's timer and one worker at most");
+    let threads = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+        .unwrap()
+        .count();
+    assert!(
+        threads <= 3,
+        "{threads} threads: main, may's timer and one worker at most"
+    );
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
 }

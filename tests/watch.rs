@@ -11,7 +11,10 @@ use serde_json::{json, Value};
 /// Starts a watch and returns a reader of its event lines (chunk framing stripped).
 fn open_watch(s: &TestServer, path: &str, accept: &str) -> impl FnMut() -> Option<Value> {
     let mut conn = s.connect();
-    let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nAccept: {accept}\r\n\r\n", s.token);
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nAccept: {accept}\r\n\r\n",
+        s.token
+    );
     conn.write_all(head.as_bytes()).unwrap();
     let mut reader = BufReader::new(conn);
     let mut line = String::new();
@@ -22,7 +25,8 @@ fn open_watch(s: &TestServer, path: &str, accept: &str) -> impl FnMut() -> Optio
             break;
         }
     }
-    move || loop {
+    // One event per chunk: the size line, the event, CRLF; a zero-size chunk ends the stream.
+    move || {
         let mut size = String::new();
         if reader.read_line(&mut size).ok()? == 0 {
             return None;
@@ -33,7 +37,7 @@ fn open_watch(s: &TestServer, path: &str, accept: &str) -> impl FnMut() -> Optio
         }
         let mut chunk = vec![0u8; size + 2];
         std::io::Read::read_exact(&mut reader, &mut chunk).ok()?;
-        return serde_json::from_slice(&chunk[..size]).ok();
+        serde_json::from_slice(&chunk[..size]).ok()
     }
 }
 
@@ -46,23 +50,40 @@ fn watch_from_now_and_from_a_revision() {
     let s = TestServer::start("watch", &[]);
     let base = "/api/v1/namespaces/default/configmaps";
     assert_eq!(s.send_json("POST", base, &cm("before")).status, 201);
-    let rv = s.get(base).json()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = s.get(base).json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // No resourceVersion: a synthetic ADDED for what exists, then live events.
     let mut events = open_watch(&s, &format!("{base}?watch=true"), "application/json");
     let first = events().unwrap();
-    assert_eq!((first["type"].as_str(), first["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("before")));
+    assert_eq!(
+        (
+            first["type"].as_str(),
+            first["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("ADDED"), Some("before"))
+    );
     s.send_json("POST", base, &cm("during"));
     let mut obj = s.get(&format!("{base}/during")).json();
     obj["data"]["k"] = json!("v2");
     s.send_json("PUT", &format!("{base}/during"), &obj);
     s.request("DELETE", &format!("{base}/during"), &[], None);
-    let kinds: Vec<String> = (0..3).map(|_| events().unwrap()["type"].as_str().unwrap().to_string()).collect();
+    let kinds: Vec<String> = (0..3)
+        .map(|_| events().unwrap()["type"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
 
     // From the revision of the earlier list: replayed from history, in order.
-    let mut replay = open_watch(&s, &format!("{base}?watch=1&resourceVersion={rv}"), "application/json");
-    let kinds: Vec<String> = (0..3).map(|_| replay().unwrap()["type"].as_str().unwrap().to_string()).collect();
+    let mut replay = open_watch(
+        &s,
+        &format!("{base}?watch=1&resourceVersion={rv}"),
+        "application/json",
+    );
+    let kinds: Vec<String> = (0..3)
+        .map(|_| replay().unwrap()["type"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
     s.stop();
 }
@@ -71,9 +92,16 @@ fn watch_from_now_and_from_a_revision() {
 fn table_watch_events_carry_columns_once() {
     let s = TestServer::start("watch-table", &[]);
     let base = "/api/v1/namespaces/default/configmaps";
-    let rv = s.get(base).json()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = s.get(base).json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
-    let mut events = open_watch(&s, &format!("{base}?watch=true&resourceVersion={rv}"), accept);
+    let mut events = open_watch(
+        &s,
+        &format!("{base}?watch=true&resourceVersion={rv}"),
+        accept,
+    );
     s.send_json("POST", base, &cm("t1"));
     s.send_json("POST", base, &cm("t2"));
     let (a, b) = (events().unwrap(), events().unwrap());
@@ -88,10 +116,17 @@ fn table_watch_events_carry_columns_once() {
 fn timeout_seconds_ends_the_stream() {
     let s = TestServer::start("watch-timeout", &[]);
     let started = Instant::now();
-    let mut events = open_watch(&s, "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1", "application/json");
+    let mut events = open_watch(
+        &s,
+        "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1",
+        "application/json",
+    );
     assert!(events().is_none(), "no objects, then the end of the stream");
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
     s.stop();
 }
 
@@ -102,7 +137,11 @@ fn a_revision_that_left_the_history_is_gone() {
     for i in 0..5 {
         s.send_json("POST", base, &cm(&format!("c{i}")));
     }
-    let mut events = open_watch(&s, &format!("{base}?watch=true&resourceVersion=3"), "application/json");
+    let mut events = open_watch(
+        &s,
+        &format!("{base}?watch=true&resourceVersion=3"),
+        "application/json",
+    );
     let error = events().unwrap();
     assert_eq!(error["type"], "ERROR");
     assert_eq!(error["object"]["code"], 410);
@@ -114,7 +153,11 @@ fn a_revision_that_left_the_history_is_gone() {
 #[test]
 fn shutdown_ends_open_watches() {
     let s = TestServer::start("watch-shutdown", &[]);
-    let mut events = open_watch(&s, "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1", "application/json");
+    let mut events = open_watch(
+        &s,
+        "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1",
+        "application/json",
+    );
     assert_eq!(s.stop(), mini_apiserver::run::lifecycle::Outcome::Stopped);
     while events().is_some() {}
 }

@@ -37,9 +37,7 @@ impl Strategy for CustomResourceDefinitionStrategy {
         // No controller runs yet to accept names: a valid CRD is accepted and established at once,
         // which is what `kubectl wait --for condition=established` waits for.
         let now = crate::util::time::rfc3339(std::time::SystemTime::now());
-        let condition = |type_: &str, reason: &str, message: &str| {
-            json!({"type": type_, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message})
-        };
+        let condition = |type_: &str, reason: &str, message: &str| json!({"type": type_, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
         obj["status"] = json!({
             "conditions": [
                 condition("NamesAccepted", "NoConflicts", "no conflicts found"),
@@ -64,7 +62,11 @@ impl Strategy for CustomResourceDefinitionStrategy {
         if group.is_empty() {
             causes.push(required("spec.group", ""));
         } else if !group.contains('.') {
-            causes.push(invalid("spec.group", &spec["group"], "should be a domain with at least one dot"));
+            causes.push(invalid(
+                "spec.group",
+                &spec["group"],
+                "should be a domain with at least one dot",
+            ));
         }
         if plural.is_empty() {
             causes.push(required("spec.names.plural", ""));
@@ -74,15 +76,27 @@ impl Strategy for CustomResourceDefinitionStrategy {
         }
         let name = obj["metadata"]["name"].as_str().unwrap_or("");
         if !group.is_empty() && !plural.is_empty() && name != format!("{plural}.{group}") {
-            causes.push(invalid("metadata.name", &obj["metadata"]["name"], "must be spec.names.plural+\".\"+spec.group"));
+            causes.push(invalid(
+                "metadata.name",
+                &obj["metadata"]["name"],
+                "must be spec.names.plural+\".\"+spec.group",
+            ));
         }
         if !matches!(spec["scope"].as_str(), Some("Namespaced") | Some("Cluster")) {
-            causes.push(invalid("spec.scope", &spec["scope"], "must be either Namespaced or Cluster"));
+            causes.push(invalid(
+                "spec.scope",
+                &spec["scope"],
+                "must be either Namespaced or Cluster",
+            ));
         }
         match spec["versions"].as_array() {
             Some(vs) if !vs.is_empty() => {
                 if vs.iter().filter(|v| v["storage"] == true).count() != 1 {
-                    causes.push(invalid("spec.versions", &spec["versions"], "must have exactly one version marked as storage version"));
+                    causes.push(invalid(
+                        "spec.versions",
+                        &spec["versions"],
+                        "must have exactly one version marked as storage version",
+                    ));
                 }
             }
             _ => causes.push(required("spec.versions", "must have at least one version")),

@@ -77,17 +77,29 @@ impl Strategy for APIServiceStrategy {
         } else if let Some(e) = dns1123_label(version).into_iter().next() {
             causes.push(invalid("spec.version", &spec["version"], &e));
         }
-        if let Some(e) = (!group.is_empty()).then(|| dns1123_subdomain(group)).and_then(|es| es.into_iter().next()) {
+        if let Some(e) = (!group.is_empty())
+            .then(|| dns1123_subdomain(group))
+            .and_then(|es| es.into_iter().next())
+        {
             causes.push(invalid("spec.group", &spec["group"], &e));
         }
         let name = obj["metadata"]["name"].as_str().unwrap_or("");
         if !version.is_empty() && name != format!("{version}.{group}") {
-            causes.push(invalid("metadata.name", &obj["metadata"]["name"], "must be spec.version+\".\"+spec.group"));
+            causes.push(invalid(
+                "metadata.name",
+                &obj["metadata"]["name"],
+                "must be spec.version+\".\"+spec.group",
+            ));
         }
         for field in ["groupPriorityMinimum", "versionPriority"] {
             match spec[field].as_i64() {
-                Some(p) if (1..=20000).contains(&p) || (field == "groupPriorityMinimum" && p > 0) => {}
-                _ => causes.push(invalid(&format!("spec.{field}"), &spec[field], "must be positive and less than 20000")),
+                Some(p)
+                    if (1..=20000).contains(&p) || (field == "groupPriorityMinimum" && p > 0) => {}
+                _ => causes.push(invalid(
+                    &format!("spec.{field}"),
+                    &spec[field],
+                    "must be positive and less than 20000",
+                )),
             }
         }
         causes
@@ -95,8 +107,20 @@ impl Strategy for APIServiceStrategy {
 
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
-            TableColumn { name: "Service", type_: "string", format: "", description: "The service that serves this API, or Local.", priority: 0 },
-            TableColumn { name: "Available", type_: "string", format: "", description: "Whether the API is reachable.", priority: 0 },
+            TableColumn {
+                name: "Service",
+                type_: "string",
+                format: "",
+                description: "The service that serves this API, or Local.",
+                priority: 0,
+            },
+            TableColumn {
+                name: "Available",
+                type_: "string",
+                format: "",
+                description: "Whether the API is reachable.",
+                priority: 0,
+            },
             AGE_COLUMN,
         ]
     }
@@ -104,7 +128,11 @@ impl Strategy for APIServiceStrategy {
     fn table_cells(&self, obj: &Value) -> Vec<Value> {
         let service = match &obj["spec"]["service"] {
             Value::Null => "Local".to_string(),
-            s => format!("{}/{}", s["namespace"].as_str().unwrap_or(""), s["name"].as_str().unwrap_or("")),
+            s => format!(
+                "{}/{}",
+                s["namespace"].as_str().unwrap_or(""),
+                s["name"].as_str().unwrap_or("")
+            ),
         };
         let available = obj["status"]["conditions"]
             .as_array()

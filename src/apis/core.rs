@@ -24,7 +24,9 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         namespaced: false,
         short_names: &["ns"],
         categories: &[],
-        verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+        verbs: &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
         fields: &["metadata", "spec", "status"],
         strategy: Arc::new(NamespaceStrategy),
     });
@@ -108,7 +110,11 @@ fn config_map_key_error(key: &str) -> Option<&'static str> {
     if key.len() > 253 {
         return Some("must be no more than 253 characters");
     }
-    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+    {
         return Some("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
     }
     if key == "." || key == ".." {
@@ -135,7 +141,11 @@ impl Strategy for ConfigMapStrategy {
                             causes.push(invalid(&path, &Value::String(k.clone()), e));
                         }
                         if seen.contains(k) {
-                            causes.push(invalid(&path, &Value::String(k.clone()), "duplicate of key present in data"));
+                            causes.push(invalid(
+                                &path,
+                                &Value::String(k.clone()),
+                                "duplicate of key present in data",
+                            ));
                         }
                         seen.push(k.clone());
                         match v.as_str() {
@@ -168,7 +178,11 @@ impl Strategy for ConfigMapStrategy {
         let mut causes = self.validate(new);
         if old["immutable"] == Value::Bool(true) {
             if new["immutable"] != Value::Bool(true) {
-                causes.push(invalid("immutable", &new["immutable"], "field is immutable when `immutable` is set"));
+                causes.push(invalid(
+                    "immutable",
+                    &new["immutable"],
+                    "field is immutable when `immutable` is set",
+                ));
             }
             for field in ["data", "binaryData"] {
                 if new[field] != old[field] {
@@ -205,7 +219,10 @@ impl Strategy for ConfigMapStrategy {
 
 fn base64_decoded_len(s: &str) -> Option<usize> {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(s).ok().map(|b| b.len())
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .ok()
+        .map(|b| b.len())
 }
 
 #[cfg(test)]
@@ -215,7 +232,9 @@ mod tests {
     #[test]
     fn config_map_data_rules() {
         let s = ConfigMapStrategy;
-        assert!(s.validate(&json!({"data": {"a.b": "x", "C_D-e": ""}})).is_empty());
+        assert!(s
+            .validate(&json!({"data": {"a.b": "x", "C_D-e": ""}}))
+            .is_empty());
         let fields: Vec<String> = s
             .validate(&json!({"data": {"bad key": "x", "n": 5}, "binaryData": {"b": "!!"}}))
             .into_iter()
@@ -233,7 +252,10 @@ mod tests {
         assert!(s.validate_update(&old.clone(), &old).is_empty());
         let changed = json!({"data": {"a": "2"}, "immutable": true});
         assert_eq!(s.validate_update(&changed, &old)[0].field, "data");
-        assert_eq!(s.validate_update(&json!({"data": {"a": "1"}}), &old)[0].field, "immutable");
+        assert_eq!(
+            s.validate_update(&json!({"data": {"a": "1"}}), &old)[0].field,
+            "immutable"
+        );
     }
 
     #[test]
@@ -242,6 +264,9 @@ mod tests {
         NamespaceStrategy.prepare_for_create(&mut ns);
         assert_eq!(ns["status"]["phase"], "Active");
         assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
-        assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "demo");
+        assert_eq!(
+            ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "demo"
+        );
     }
 }

@@ -29,7 +29,9 @@ pub const AGE_COLUMN: TableColumn = TableColumn {
 
 /// The `Age` cell: `5s`, `3m`, or `<unknown>` when the timestamp is missing.
 pub fn age_cell(obj: &Value) -> Value {
-    let created = obj["metadata"]["creationTimestamp"].as_str().and_then(parse_rfc3339);
+    let created = obj["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(parse_rfc3339);
     Value::String(match created {
         Some(t) => human_duration(SystemTime::now().duration_since(t).unwrap_or_default()),
         None => "<unknown>".into(),

@@ -13,7 +13,8 @@ const DNS1123_SUBDOMAIN_ERR: &str = "a lowercase RFC 1123 subdomain must consist
 fn is_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -56,7 +57,9 @@ fn qualified_name(key: &str) -> Option<String> {
     }
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     (!ok).then(|| "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') and be at most 63 characters".to_string())
@@ -65,7 +68,8 @@ fn qualified_name(key: &str) -> Option<String> {
 fn label_value(v: &str) -> bool {
     v.is_empty()
         || (v.len() <= 63
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && v.starts_with(|c: char| c.is_ascii_alphanumeric())
             && v.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
@@ -89,14 +93,20 @@ pub fn validate_object_meta(obj: &Value, rule: NameRule) -> Vec<StatusCause> {
         return causes;
     }
     match meta.get("name") {
-        None | Some(Value::Null) => causes.push(required("metadata.name", "name or generateName is required")),
+        None | Some(Value::Null) => causes.push(required(
+            "metadata.name",
+            "name or generateName is required",
+        )),
         Some(Value::String(name)) => {
             let errs = match rule {
                 NameRule::Label => dns1123_label(name),
                 NameRule::Subdomain => dns1123_subdomain(name),
                 NameRule::ByStrategy => Vec::new(),
             };
-            causes.extend(errs.iter().map(|e| invalid("metadata.name", &meta["name"], e)));
+            causes.extend(
+                errs.iter()
+                    .map(|e| invalid("metadata.name", &meta["name"], e)),
+            );
         }
         Some(other) => causes.push(invalid("metadata.name", other, "must be a string")),
     }
@@ -128,13 +138,24 @@ pub fn validate_object_meta(obj: &Value, rule: NameRule) -> Vec<StatusCause> {
                     });
                 }
             }
-            Some(other) => causes.push(invalid(&format!("metadata.{field}"), other, "must be an object of strings")),
+            Some(other) => causes.push(invalid(
+                &format!("metadata.{field}"),
+                other,
+                "must be an object of strings",
+            )),
         }
     }
     match meta.get("finalizers") {
         None | Some(Value::Null) => {}
-        Some(Value::Array(items)) if items.iter().all(|f| f.as_str().is_some_and(|s| qualified_name(s).is_none())) => {}
-        Some(other) => causes.push(invalid("metadata.finalizers", other, "must be a list of qualified names")),
+        Some(Value::Array(items))
+            if items
+                .iter()
+                .all(|f| f.as_str().is_some_and(|s| qualified_name(s).is_none())) => {}
+        Some(other) => causes.push(invalid(
+            "metadata.finalizers",
+            other,
+            "must be a list of qualified names",
+        )),
     }
     causes
 }
@@ -157,9 +178,22 @@ mod tests {
     #[test]
     fn object_meta_reports_every_field() {
         let obj = json!({"metadata": {"name": "Bad_Name", "labels": {"ok": "v", "bad key": "v", "k": "bad value"}}});
-        let fields: Vec<String> = validate_object_meta(&obj, NameRule::Subdomain).into_iter().map(|c| c.field).collect();
-        assert_eq!(fields, ["metadata.name", "metadata.labels", "metadata.labels"]);
-        assert_eq!(validate_object_meta(&json!({"metadata": {}}), NameRule::Label)[0].field, "metadata.name");
-        assert!(validate_object_meta(&json!({"metadata": {"name": "ok", "labels": {"example.com/tier": "web"}}}), NameRule::Label).is_empty());
+        let fields: Vec<String> = validate_object_meta(&obj, NameRule::Subdomain)
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["metadata.name", "metadata.labels", "metadata.labels"]
+        );
+        assert_eq!(
+            validate_object_meta(&json!({"metadata": {}}), NameRule::Label)[0].field,
+            "metadata.name"
+        );
+        assert!(validate_object_meta(
+            &json!({"metadata": {"name": "ok", "labels": {"example.com/tier": "web"}}}),
+            NameRule::Label
+        )
+        .is_empty());
     }
 }

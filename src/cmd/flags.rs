@@ -31,8 +31,21 @@ pub struct FlagSet {
 }
 
 impl FlagSet {
-    pub fn add(&mut self, name: &'static str, type_name: &'static str, default: impl ToString, usage: &'static str, set: Setter) {
-        self.flags.push(Flag { name, type_name, default: default.to_string(), usage, set });
+    pub fn add(
+        &mut self,
+        name: &'static str,
+        type_name: &'static str,
+        default: impl ToString,
+        usage: &'static str,
+        set: Setter,
+    ) {
+        self.flags.push(Flag {
+            name,
+            type_name,
+            default: default.to_string(),
+            usage,
+            set,
+        });
     }
 }
 
@@ -48,16 +61,26 @@ impl NamedFlagSets {
         if let Some(i) = self.sets.iter().position(|s| s.name == name) {
             return &mut self.sets[i];
         }
-        self.sets.push(FlagSet { name, flags: Vec::new() });
+        self.sets.push(FlagSet {
+            name,
+            flags: Vec::new(),
+        });
         self.sets.last_mut().expect("just pushed")
     }
 
     fn find(&self, name: &str) -> Option<&Flag> {
-        self.sets.iter().flat_map(|s| s.flags.iter()).find(|f| f.name == name)
+        self.sets
+            .iter()
+            .flat_map(|s| s.flags.iter())
+            .find(|f| f.name == name)
     }
 
     /// Parses `args` into `opts`. Returns whether `--help` was asked for.
-    pub fn parse(&self, args: Vec<OsString>, opts: &mut ServerRunOptions) -> Result<Parsed, Vec<String>> {
+    pub fn parse(
+        &self,
+        args: Vec<OsString>,
+        opts: &mut ServerRunOptions,
+    ) -> Result<Parsed, Vec<String>> {
         use lexopt::Arg;
         let mut parser = lexopt::Parser::from_args(args);
         let mut parsed = Parsed::default();
@@ -80,7 +103,10 @@ impl NamedFlagSets {
                     continue;
                 }
                 Arg::Value(v) => {
-                    errors.push(format!("unknown command {:?} for \"mini-apiserver\"", v.to_string_lossy()));
+                    errors.push(format!(
+                        "unknown command {:?} for \"mini-apiserver\"",
+                        v.to_string_lossy()
+                    ));
                     continue;
                 }
             };
@@ -95,7 +121,9 @@ impl NamedFlagSets {
             };
             // A bool takes `--flag` or `--flag=false`, never the next argument.
             let value = if flag.is_bool() {
-                parser.optional_value().map_or("true".to_string(), |v| v.to_string_lossy().into_owned())
+                parser
+                    .optional_value()
+                    .map_or("true".to_string(), |v| v.to_string_lossy().into_owned())
             } else {
                 match parser.value() {
                     Ok(v) => v.to_string_lossy().into_owned(),
@@ -106,7 +134,9 @@ impl NamedFlagSets {
                 }
             };
             if let Err(why) = (flag.set)(opts, &value) {
-                errors.push(format!("invalid argument {value:?} for \"--{name}\" flag: {why}"));
+                errors.push(format!(
+                    "invalid argument {value:?} for \"--{name}\" flag: {why}"
+                ));
             }
         }
         if errors.is_empty() {
@@ -126,8 +156,16 @@ impl NamedFlagSets {
                 .flags
                 .iter()
                 .map(|f| {
-                    let short = if f.name == "v" { "  -v, " } else if f.name == "help" { "  -h, " } else { "      " };
-                    format!("{short}--{} {}", f.name, f.type_name).trim_end().to_string()
+                    let short = if f.name == "v" {
+                        "  -v, "
+                    } else if f.name == "help" {
+                        "  -h, "
+                    } else {
+                        "      "
+                    };
+                    format!("{short}--{} {}", f.name, f.type_name)
+                        .trim_end()
+                        .to_string()
                 })
                 .collect();
             let col = lefts.iter().map(String::len).max().unwrap_or(0) + 3;
@@ -183,10 +221,16 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err("empty duration".into());
     }
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let num: f64 = rest[..num_len].parse().map_err(|_| format!("time: invalid duration {text:?}"))?;
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num: f64 = rest[..num_len]
+            .parse()
+            .map_err(|_| format!("time: invalid duration {text:?}"))?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,

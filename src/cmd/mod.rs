@@ -15,7 +15,8 @@ use std::ffi::OsString;
 use options::{CompletedOptions, ServerRunOptions};
 
 pub enum Command {
-    Run(CompletedOptions),
+    /// Boxed: the options are large, and the other variants small.
+    Run(Box<CompletedOptions>),
     Help(String),
     Version,
 }
@@ -36,13 +37,23 @@ const LONG: &str = "The Kubernetes API server validates and configures data for 
 
 // ANCHOR: new_api_server_command
 /// `NewAPIServerCommand` and its `RunE`, up to (not including) `Run`.
-pub fn new_api_server_command<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, CommandError> {
+pub fn new_api_server_command<I: IntoIterator<Item = OsString>>(
+    args: I,
+) -> Result<Command, CommandError> {
     let mut s = ServerRunOptions::new();
     let named_flag_sets = s.flags();
-    let parsed = named_flag_sets.parse(args.into_iter().collect(), &mut s).map_err(CommandError)?;
+    let parsed = named_flag_sets
+        .parse(args.into_iter().collect(), &mut s)
+        .map_err(CommandError)?;
     if parsed.help {
-        let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
-        return Ok(Command::Help(format!("{LONG}\n\nUsage:\n  mini-apiserver [flags]\n{}", named_flag_sets.usage(width))));
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100);
+        return Ok(Command::Help(format!(
+            "{LONG}\n\nUsage:\n  mini-apiserver [flags]\n{}",
+            named_flag_sets.usage(width)
+        )));
     }
     if parsed.version {
         return Ok(Command::Version);
@@ -53,7 +64,7 @@ pub fn new_api_server_command<I: IntoIterator<Item = OsString>>(args: I) -> Resu
     if !errs.is_empty() {
         return Err(CommandError(errs));
     }
-    Ok(Command::Run(completed))
+    Ok(Command::Run(Box::new(completed)))
 }
 // ANCHOR_END: new_api_server_command
 
@@ -67,7 +78,7 @@ mod tests {
 
     fn opts(args: &[&str]) -> CompletedOptions {
         match run(args) {
-            Ok(Command::Run(o)) => o,
+            Ok(Command::Run(o)) => *o,
             Ok(_) => panic!("not a run"),
             Err(e) => panic!("{e}"),
         }
@@ -75,7 +86,13 @@ mod tests {
 
     #[test]
     fn every_form_of_a_flag() {
-        let o = opts(&["--secure-port=7443", "--bind-address", "0.0.0.0", "-v=4", "--anonymous-auth=false"]);
+        let o = opts(&[
+            "--secure-port=7443",
+            "--bind-address",
+            "0.0.0.0",
+            "-v=4",
+            "--anonymous-auth=false",
+        ]);
         assert_eq!(o.secure_serving.secure_port, 7443);
         assert!(o.secure_serving.bind_address.is_unspecified());
         assert_eq!(o.logs.verbosity, 4);
@@ -91,7 +108,12 @@ mod tests {
 
     #[test]
     fn lists_split_and_repeat() {
-        let o = opts(&["--authorization-mode=AlwaysDeny,AlwaysAllow", "--etcd-servers=http://a:1", "--etcd-servers", "http://b:2,http://c:3"]);
+        let o = opts(&[
+            "--authorization-mode=AlwaysDeny,AlwaysAllow",
+            "--etcd-servers=http://a:1",
+            "--etcd-servers",
+            "http://b:2,http://c:3",
+        ]);
         assert_eq!(o.authorization.modes, ["AlwaysDeny", "AlwaysAllow"]);
         assert_eq!(o.etcd.etcd_servers.len(), 3);
     }
@@ -99,23 +121,58 @@ mod tests {
     #[test]
     fn bad_input_names_the_flag() {
         let err = run(&["--secure-port=abc", "--nope"]).err().unwrap();
-        assert!(err.0[0].starts_with("invalid argument \"abc\" for \"--secure-port\" flag"), "{:?}", err.0);
+        assert!(
+            err.0[0].starts_with("invalid argument \"abc\" for \"--secure-port\" flag"),
+            "{:?}",
+            err.0
+        );
         assert_eq!(err.0[1], "unknown flag: --nope");
         assert!(run(&["--secure-port=70000"]).is_err());
     }
 
     #[test]
     fn validate_reports_everything_at_once() {
-        let err = run(&["--storage-backend=etcd3", "--tls-cert-file=/x", "--authorization-mode=Foo", "--enable-admission-plugins=Nope", "--default-watch-cache-size=0"]).err().unwrap();
+        let err = run(&[
+            "--storage-backend=etcd3",
+            "--tls-cert-file=/x",
+            "--authorization-mode=Foo",
+            "--enable-admission-plugins=Nope",
+            "--default-watch-cache-size=0",
+        ])
+        .err()
+        .unwrap();
         let flags: Vec<&str> = err.0.iter().map(|e| e.split(' ').next().unwrap()).collect();
-        assert_eq!(flags, ["--etcd-servers", "--default-watch-cache-size", "--tls-cert-file", "--authorization-mode", "--enable-admission-plugins"]);
+        assert_eq!(
+            flags,
+            [
+                "--etcd-servers",
+                "--default-watch-cache-size",
+                "--tls-cert-file",
+                "--authorization-mode",
+                "--enable-admission-plugins"
+            ]
+        );
     }
 
     #[test]
     fn help_has_its_sections_in_order() {
-        let Ok(Command::Help(text)) = run(&["--help"]) else { panic!("no help") };
-        let order = ["Generic flags:", "Etcd flags:", "Secure serving flags:", "Authentication flags:", "Authorization flags:", "Admission flags:", "Logs flags:", "Global flags:"];
-        let positions: Vec<usize> = order.iter().map(|s| text.find(s).unwrap_or_else(|| panic!("{s} missing"))).collect();
+        let Ok(Command::Help(text)) = run(&["--help"]) else {
+            panic!("no help")
+        };
+        let order = [
+            "Generic flags:",
+            "Etcd flags:",
+            "Secure serving flags:",
+            "Authentication flags:",
+            "Authorization flags:",
+            "Admission flags:",
+            "Logs flags:",
+            "Global flags:",
+        ];
+        let positions: Vec<usize> = order
+            .iter()
+            .map(|s| text.find(s).unwrap_or_else(|| panic!("{s} missing")))
+            .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]));
         assert!(text.contains("--secure-port int") && text.contains("(default 6443)"));
         assert!(text.contains("(default 1m0s)"));

@@ -78,7 +78,13 @@ pub use crate::config::admission::ORDERED_PLUGINS as ADMISSION_PLUGINS;
 
 /// Comma lists that may also be repeated: `--x=a,b --x=c` is `[a, b, c]`.
 fn push_list(list: &mut Vec<String>, value: &str) {
-    list.extend(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
+    list.extend(
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from),
+    );
 }
 
 fn parse_bool(v: &str) -> Result<bool, String> {
@@ -94,7 +100,8 @@ fn parse_ip(v: &str) -> Result<IpAddr, String> {
 }
 
 fn parse_int<T: std::str::FromStr>(v: &str) -> Result<T, String> {
-    v.parse().map_err(|_| "strconv.ParseInt: parsing: invalid syntax".to_string())
+    v.parse()
+        .map_err(|_| "strconv.ParseInt: parsing: invalid syntax".to_string())
 }
 
 impl Default for ServerRunOptions {
@@ -127,9 +134,17 @@ impl ServerRunOptions {
                 tls_cert_file: None,
                 tls_private_key_file: None,
             },
-            authentication: AuthenticationOptions { anonymous_auth: true, token_auth_file: None },
-            authorization: AuthorizationOptions { modes: vec!["AlwaysAllow".into()] },
-            admission: AdmissionOptions { enable_plugins: Vec::new(), disable_plugins: Vec::new() },
+            authentication: AuthenticationOptions {
+                anonymous_auth: true,
+                token_auth_file: None,
+            },
+            authorization: AuthorizationOptions {
+                modes: vec!["AlwaysAllow".into()],
+            },
+            admission: AdmissionOptions {
+                enable_plugins: Vec::new(),
+                disable_plugins: Vec::new(),
+            },
             logs: LogsOptions { verbosity: 0 },
         }
     }
@@ -147,8 +162,20 @@ impl ServerRunOptions {
         self.admission.add_flags(&mut fss);
         self.logs.add_flags(&mut fss);
         let global = fss.flag_set("global");
-        global.add("help", "", "false", "help for mini-apiserver", |_, _| Ok(()));
-        global.add("version", "", "false", "Print version information and quit", |_, _| Ok(()));
+        global.add(
+            "help",
+            "",
+            "false",
+            "help for mini-apiserver",
+            |_, _| Ok(()),
+        );
+        global.add(
+            "version",
+            "",
+            "false",
+            "Print version information and quit",
+            |_, _| Ok(()),
+        );
         fss
     }
     // ANCHOR_END: named_flag_sets
@@ -158,7 +185,8 @@ impl ServerRunOptions {
     pub fn complete(self) -> CompletedOptions {
         let mut o = self;
         // The advertise address defaults to the bind address, as in kube-apiserver.
-        if o.generic.advertise_address.is_none() && !o.secure_serving.bind_address.is_unspecified() {
+        if o.generic.advertise_address.is_none() && !o.secure_serving.bind_address.is_unspecified()
+        {
             o.generic.advertise_address = Some(o.secure_serving.bind_address);
         }
         if o.generic.external_hostname.is_empty() {
@@ -178,13 +206,20 @@ impl CompletedOptions {
         let mut errs = Vec::new();
         let e = &self.etcd;
         if !STORAGE_BACKENDS.contains(&e.storage_backend.as_str()) {
-            errs.push(format!("--storage-backend {:?} is not one of: {}", e.storage_backend, STORAGE_BACKENDS.join(", ")));
+            errs.push(format!(
+                "--storage-backend {:?} is not one of: {}",
+                e.storage_backend,
+                STORAGE_BACKENDS.join(", ")
+            ));
         }
         if e.storage_backend == "etcd3" && e.etcd_servers.is_empty() {
             errs.push("--etcd-servers must be specified when --storage-backend is etcd3".into());
         }
         if !e.etcd_prefix.starts_with('/') {
-            errs.push(format!("--etcd-prefix {:?} must start with /", e.etcd_prefix));
+            errs.push(format!(
+                "--etcd-prefix {:?} must start with /",
+                e.etcd_prefix
+            ));
         }
         if e.watch_cache_size < 1 {
             errs.push("--default-watch-cache-size must be at least 1".into());
@@ -198,20 +233,31 @@ impl CompletedOptions {
         }
         for m in &self.authorization.modes {
             if !AUTHORIZATION_MODES.contains(&m.as_str()) {
-                errs.push(format!("--authorization-mode {m:?} is not one of: {}", AUTHORIZATION_MODES.join(", ")));
+                errs.push(format!(
+                    "--authorization-mode {m:?} is not one of: {}",
+                    AUTHORIZATION_MODES.join(", ")
+                ));
             }
         }
         let a = &self.admission;
-        for (flag, list) in [("--enable-admission-plugins", &a.enable_plugins), ("--disable-admission-plugins", &a.disable_plugins)] {
+        for (flag, list) in [
+            ("--enable-admission-plugins", &a.enable_plugins),
+            ("--disable-admission-plugins", &a.disable_plugins),
+        ] {
             for p in list {
                 if !ADMISSION_PLUGINS.contains(&p.as_str()) {
-                    errs.push(format!("{flag} {p:?} is not a known plugin; known: {}", ADMISSION_PLUGINS.join(", ")));
+                    errs.push(format!(
+                        "{flag} {p:?} is not a known plugin; known: {}",
+                        ADMISSION_PLUGINS.join(", ")
+                    ));
                 }
             }
         }
         for p in &a.enable_plugins {
             if a.disable_plugins.contains(p) {
-                errs.push(format!("--enable-admission-plugins and --disable-admission-plugins both name {p:?}"));
+                errs.push(format!(
+                    "--enable-admission-plugins and --disable-admission-plugins both name {p:?}"
+                ));
             }
         }
         errs
@@ -226,18 +272,30 @@ impl GenericServerRunOptions {
             o.generic.advertise_address = Some(parse_ip(v)?);
             Ok(())
         });
-        fs.add("external-hostname", "string", "", "The hostname to use when generating externalized URLs for this master.", |o, v| {
-            o.generic.external_hostname = v.into();
-            Ok(())
-        });
+        fs.add(
+            "external-hostname",
+            "string",
+            "",
+            "The hostname to use when generating externalized URLs for this master.",
+            |o, v| {
+                o.generic.external_hostname = v.into();
+                Ok(())
+            },
+        );
         fs.add("max-requests-inflight", "int", self.max_requests_inflight, "The maximum number of requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.", |o, v| {
             o.generic.max_requests_inflight = parse_int(v)?;
             Ok(())
         });
-        fs.add("request-timeout", "duration", format_duration(self.request_timeout), "How long graceful shutdown waits for connections to finish before it cuts them.", |o, v| {
-            o.generic.request_timeout = parse_duration(v)?;
-            Ok(())
-        });
+        fs.add(
+            "request-timeout",
+            "duration",
+            format_duration(self.request_timeout),
+            "How long graceful shutdown waits for connections to finish before it cuts them.",
+            |o, v| {
+                o.generic.request_timeout = parse_duration(v)?;
+                Ok(())
+            },
+        );
         fs.add("shutdown-delay-duration", "duration", format_duration(self.shutdown_delay_duration), "Time to delay the termination. During that time the server keeps serving requests normally while /readyz returns failure.", |o, v| {
             o.generic.shutdown_delay_duration = parse_duration(v)?;
             Ok(())
@@ -252,14 +310,26 @@ impl EtcdOptions {
             o.etcd.storage_backend = v.into();
             Ok(())
         });
-        fs.add("etcd-servers", "strings", "[]", "List of etcd servers to connect with (scheme://ip:port), comma separated.", |o, v| {
-            push_list(&mut o.etcd.etcd_servers, v);
-            Ok(())
-        });
-        fs.add("etcd-prefix", "string", &self.etcd_prefix, "The prefix to prepend to all resource paths in etcd.", |o, v| {
-            o.etcd.etcd_prefix = v.into();
-            Ok(())
-        });
+        fs.add(
+            "etcd-servers",
+            "strings",
+            "[]",
+            "List of etcd servers to connect with (scheme://ip:port), comma separated.",
+            |o, v| {
+                push_list(&mut o.etcd.etcd_servers, v);
+                Ok(())
+            },
+        );
+        fs.add(
+            "etcd-prefix",
+            "string",
+            &self.etcd_prefix,
+            "The prefix to prepend to all resource paths in etcd.",
+            |o, v| {
+                o.etcd.etcd_prefix = v.into();
+                Ok(())
+            },
+        );
         fs.add("default-watch-cache-size", "int", self.watch_cache_size, "How many events the embedded store keeps so that a watch can start from an older resourceVersion.", |o, v| {
             o.etcd.watch_cache_size = parse_int(v)?;
             Ok(())
@@ -270,10 +340,16 @@ impl EtcdOptions {
 impl SecureServingOptions {
     fn add_flags(&self, fss: &mut NamedFlagSets) {
         let fs = fss.flag_set("secure serving");
-        fs.add("bind-address", "ip", self.bind_address, "The IP address on which to listen for the --secure-port port.", |o, v| {
-            o.secure_serving.bind_address = parse_ip(v)?;
-            Ok(())
-        });
+        fs.add(
+            "bind-address",
+            "ip",
+            self.bind_address,
+            "The IP address on which to listen for the --secure-port port.",
+            |o, v| {
+                o.secure_serving.bind_address = parse_ip(v)?;
+                Ok(())
+            },
+        );
         fs.add("secure-port", "int", self.secure_port, "The port on which to serve HTTPS with authentication and authorization. 0 picks a free port.", |o, v| {
             o.secure_serving.secure_port = v.parse().map_err(|_| "must be a port number between 0 and 65535".to_string())?;
             Ok(())
@@ -286,10 +362,16 @@ impl SecureServingOptions {
             o.secure_serving.tls_cert_file = Some(v.into());
             Ok(())
         });
-        fs.add("tls-private-key-file", "string", "", "File containing the default x509 private key matching --tls-cert-file.", |o, v| {
-            o.secure_serving.tls_private_key_file = Some(v.into());
-            Ok(())
-        });
+        fs.add(
+            "tls-private-key-file",
+            "string",
+            "",
+            "File containing the default x509 private key matching --tls-cert-file.",
+            |o, v| {
+                o.secure_serving.tls_private_key_file = Some(v.into());
+                Ok(())
+            },
+        );
     }
 }
 
@@ -338,9 +420,15 @@ impl AdmissionOptions {
 impl LogsOptions {
     fn add_flags(&self, fss: &mut NamedFlagSets) {
         let fs = fss.flag_set("logs");
-        fs.add("v", "Level", self.verbosity, "number for the log level verbosity", |o, v| {
-            o.logs.verbosity = parse_int(v)?;
-            Ok(())
-        });
+        fs.add(
+            "v",
+            "Level",
+            self.verbosity,
+            "number for the log level verbosity",
+            |o, v| {
+                o.logs.verbosity = parse_int(v)?;
+                Ok(())
+            },
+        );
     }
 }

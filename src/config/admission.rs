@@ -55,7 +55,12 @@ impl AdmissionChain {
     // ANCHOR: admission_chain
     /// The enabled plugins: kube-apiserver's default-on set (all of ours), plus `enable`, minus
     /// `disable`, in `ORDERED_PLUGINS` order.
-    pub fn new(enable: &[String], disable: &[String], storage: Arc<dyn Storage>, etcd_prefix: &str) -> AdmissionChain {
+    pub fn new(
+        enable: &[String],
+        disable: &[String],
+        storage: Arc<dyn Storage>,
+        etcd_prefix: &str,
+    ) -> AdmissionChain {
         let mut plugins: Vec<Arc<dyn AdmissionPlugin>> = Vec::new();
         for name in ORDERED_PLUGINS {
             let on = enable.iter().any(|e| e == name) || !disable.iter().any(|d| d == name);
@@ -107,18 +112,25 @@ impl AdmissionPlugin for NamespaceLifecycle {
         let gr = attrs.def.group_resource();
         if attrs.def.resource == "namespaces" {
             if attrs.operation == Operation::Delete && IMMORTAL_NAMESPACES.contains(&attrs.name) {
-                return Err(StatusError::forbidden(gr, attrs.name, "this namespace may not be deleted"));
+                return Err(StatusError::forbidden(
+                    gr,
+                    attrs.name,
+                    "this namespace may not be deleted",
+                ));
             }
             return Ok(());
         }
         if !attrs.def.namespaced || attrs.operation != Operation::Create {
             return Ok(());
         }
-        let ns_gr = GroupResource { group: "", resource: "namespaces" };
+        let ns_gr = GroupResource {
+            group: "",
+            resource: "namespaces",
+        };
         let stored = self
             .storage
             .get(&format!("{}{}", self.prefix, attrs.namespace))
-            .map_err(|e| StatusError::internal(e))?;
+            .map_err(StatusError::internal)?;
         let Some(kv) = stored else {
             return Err(StatusError::not_found(ns_gr, attrs.namespace));
         };
@@ -127,7 +139,10 @@ impl AdmissionPlugin for NamespaceLifecycle {
             return Err(StatusError::forbidden(
                 gr,
                 attrs.name,
-                &format!("unable to create new content in namespace {} because it is being terminated", attrs.namespace),
+                &format!(
+                    "unable to create new content in namespace {} because it is being terminated",
+                    attrs.namespace
+                ),
             ));
         }
         Ok(())

@@ -75,13 +75,15 @@ impl Authenticator {
 /// Reads a `--token-auth-file`: CSV lines `token,user,uid,"group1,group2"`, as
 /// `k8s.io/apiserver/plugin/pkg/authenticator/token/tokenfile` reads them.
 pub fn read_token_file(path: &Path) -> Result<HashMap<String, UserInfo>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--token-auth-file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--token-auth-file {}: {e}", path.display()))?;
     let mut tokens = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let fields = split_csv_line(line).map_err(|e| format!("--token-auth-file {} line {}: {e}", path.display(), n + 1))?;
+        let fields = split_csv_line(line)
+            .map_err(|e| format!("--token-auth-file {} line {}: {e}", path.display(), n + 1))?;
         if fields.len() < 3 {
             return Err(format!(
                 "--token-auth-file {} line {}: must have at least 3 columns (token, user name, user uid), found {}",
@@ -92,11 +94,25 @@ pub fn read_token_file(path: &Path) -> Result<HashMap<String, UserInfo>, String>
         }
         let groups = fields
             .get(3)
-            .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
+            .map(|g| {
+                g.split(',')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default();
-        let user = UserInfo { name: fields[1].clone(), uid: fields[2].clone(), groups };
+        let user = UserInfo {
+            name: fields[1].clone(),
+            uid: fields[2].clone(),
+            groups,
+        };
         if tokens.insert(fields[0].clone(), user).is_some() {
-            log::warn!("--token-auth-file {} line {}: duplicate token, the later line wins", path.display(), n + 1);
+            log::warn!(
+                "--token-auth-file {} line {}: duplicate token, the later line wins",
+                path.display(),
+                n + 1
+            );
         }
     }
     Ok(tokens)
@@ -142,7 +158,9 @@ mod tests {
         assert_eq!(tokens["t1"].groups, ["dev", "ops"]);
         assert_eq!(tokens["t2"].name, "bob");
         std::fs::write(&path, "only,two\n").unwrap();
-        assert!(read_token_file(&path).unwrap_err().contains("at least 3 columns"));
+        assert!(read_token_file(&path)
+            .unwrap_err()
+            .contains("at least 3 columns"));
         std::fs::write(&path, "a,b,c,\"open\n").unwrap();
         assert!(read_token_file(&path).is_err());
     }
@@ -150,22 +168,39 @@ mod tests {
     #[test]
     fn bearer_tokens_anonymous_and_bad_tokens() {
         let mut tokens = HashMap::new();
-        tokens.insert("good".to_string(), UserInfo { name: "alice".into(), ..Default::default() });
+        tokens.insert(
+            "good".to_string(),
+            UserInfo {
+                name: "alice".into(),
+                ..Default::default()
+            },
+        );
         let authn = Authenticator::new(tokens, true);
         let req = |auth: Option<&str>| Request {
-            headers: auth.map(|a| vec![("Authorization".to_string(), a.to_string())]).unwrap_or_default(),
+            headers: auth
+                .map(|a| vec![("Authorization".to_string(), a.to_string())])
+                .unwrap_or_default(),
             ..Default::default()
         };
         match authn.authenticate(&req(Some("Bearer good"))) {
-            AuthResult::User(u) => assert_eq!((u.name.as_str(), u.groups.as_slice()), ("alice", &[AUTHENTICATED_GROUP.to_string()][..])),
+            AuthResult::User(u) => assert_eq!(
+                (u.name.as_str(), u.groups.as_slice()),
+                ("alice", &[AUTHENTICATED_GROUP.to_string()][..])
+            ),
             AuthResult::Invalid => panic!("good token refused"),
         }
-        assert!(matches!(authn.authenticate(&req(Some("Bearer bad"))), AuthResult::Invalid));
+        assert!(matches!(
+            authn.authenticate(&req(Some("Bearer bad"))),
+            AuthResult::Invalid
+        ));
         match authn.authenticate(&req(None)) {
             AuthResult::User(u) => assert_eq!(u.name, ANONYMOUS_USER),
             AuthResult::Invalid => panic!("anonymous refused"),
         }
         let closed = Authenticator::new(HashMap::new(), false);
-        assert!(matches!(closed.authenticate(&req(None)), AuthResult::Invalid));
+        assert!(matches!(
+            closed.authenticate(&req(None)),
+            AuthResult::Invalid
+        ));
     }
 }

@@ -24,6 +24,14 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// This mode's decision (the two modes so far decide everything the same way).
+    fn authorize(&self) -> Decision {
+        match self {
+            Mode::AlwaysAllow => Decision::Allow,
+            Mode::AlwaysDeny => Decision::Deny("Everything is forbidden.".into()),
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Mode> {
         match name {
             "AlwaysAllow" => Some(Mode::AlwaysAllow),
@@ -46,7 +54,10 @@ fn is_public_info(info: &RequestInfo) -> bool {
     let discovery = match p.strip_prefix("/apis/").or_else(|| p.strip_prefix("/api/")) {
         // `/api/v1`, `/apis/<group>` and `/apis/<group>/<version>`, nothing deeper.
         Some(rest) => !info.is_resource_request && rest.split('/').count() <= 2,
-        None => matches!(p, "/api" | "/apis" | "/version" | "/openapi/v2") || p.starts_with("/openapi/v3"),
+        None => {
+            matches!(p, "/api" | "/apis" | "/version" | "/openapi/v2")
+                || p.starts_with("/openapi/v3")
+        }
     };
     health || discovery
 }
@@ -72,13 +83,11 @@ impl Authorizer {
                 Decision::Deny(String::new())
             };
         }
-        for mode in &self.modes {
-            match mode {
-                Mode::AlwaysAllow => return Decision::Allow,
-                Mode::AlwaysDeny => return Decision::Deny("Everything is forbidden.".into()),
-            }
-        }
-        Decision::NoOpinion
+        self.modes
+            .iter()
+            .map(Mode::authorize)
+            .find(|d| *d != Decision::NoOpinion)
+            .unwrap_or(Decision::NoOpinion)
     }
 }
 // ANCHOR_END: authorizer
@@ -86,7 +95,10 @@ impl Authorizer {
 /// The message of a 403, worded as `endpoints/handlers/responsewriters.forbiddenMessage`.
 pub fn forbidden_message(user: &UserInfo, info: &RequestInfo) -> String {
     if !info.is_resource_request {
-        return format!("User {:?} cannot {} path {:?}", user.name, info.verb, info.path);
+        return format!(
+            "User {:?} cannot {} path {:?}",
+            user.name, info.verb, info.path
+        );
     }
     let mut resource = info.resource.clone();
     if !info.subresource.is_empty() {
@@ -111,7 +123,11 @@ mod tests {
     use crate::server::filters::request_info::RequestInfo;
 
     fn user(name: &str, groups: &[&str]) -> UserInfo {
-        UserInfo { name: name.into(), uid: String::new(), groups: groups.iter().map(|g| g.to_string()).collect() }
+        UserInfo {
+            name: name.into(),
+            uid: String::new(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
     }
 
     #[test]
@@ -119,14 +135,29 @@ mod tests {
         let list = RequestInfo::parse("GET", "/api/v1/namespaces/demo/configmaps", "");
         let discovery = RequestInfo::parse("GET", "/apis/apps/v1", "");
         let deny = Authorizer::new(vec![Mode::AlwaysDeny]);
-        assert_eq!(deny.authorize(&user("admin", &[MASTERS_GROUP]), &list), Decision::Allow);
-        assert!(matches!(deny.authorize(&user("bob", &[]), &list), Decision::Deny(_)));
+        assert_eq!(
+            deny.authorize(&user("admin", &[MASTERS_GROUP]), &list),
+            Decision::Allow
+        );
+        assert!(matches!(
+            deny.authorize(&user("bob", &[]), &list),
+            Decision::Deny(_)
+        ));
         let allow = Authorizer::new(vec![Mode::AlwaysAllow]);
         assert_eq!(allow.authorize(&user("bob", &[]), &list), Decision::Allow);
-        assert!(matches!(allow.authorize(&user(ANONYMOUS_USER, &[]), &list), Decision::Deny(_)));
-        assert_eq!(allow.authorize(&user(ANONYMOUS_USER, &[]), &discovery), Decision::Allow);
+        assert!(matches!(
+            allow.authorize(&user(ANONYMOUS_USER, &[]), &list),
+            Decision::Deny(_)
+        ));
+        assert_eq!(
+            allow.authorize(&user(ANONYMOUS_USER, &[]), &discovery),
+            Decision::Allow
+        );
         let readyz = RequestInfo::parse("GET", "/readyz/ping", "");
-        assert_eq!(allow.authorize(&user(ANONYMOUS_USER, &[]), &readyz), Decision::Allow);
+        assert_eq!(
+            allow.authorize(&user(ANONYMOUS_USER, &[]), &readyz),
+            Decision::Allow
+        );
     }
 
     #[test]

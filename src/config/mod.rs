@@ -49,11 +49,19 @@ pub fn admin_user() -> UserInfo {
 
 // ANCHOR: build_generic_config
 /// `buildGenericConfig`. `admin_token` is the bearer token of the generated admin kubeconfig.
-pub fn build_generic_config(opts: &CompletedOptions, scheme: Arc<Scheme>, admin_token: &str) -> Result<Config, String> {
+pub fn build_generic_config(
+    opts: &CompletedOptions,
+    scheme: Arc<Scheme>,
+    admin_token: &str,
+) -> Result<Config, String> {
     // 1. Storage: the embedded store (the etcd backend comes with its own issue).
     let storage: Arc<dyn Storage> = match opts.etcd.storage_backend.as_str() {
         "embedded" => Arc::new(EmbeddedStore::new(opts.etcd.watch_cache_size)),
-        other => return Err(format!("--storage-backend {other:?} is not available in this build yet")),
+        other => {
+            return Err(format!(
+                "--storage-backend {other:?} is not available in this build yet"
+            ))
+        }
     };
 
     // 2. Authentication: the token file, the admin token, then anonymous.
@@ -69,7 +77,9 @@ pub fn build_generic_config(opts: &CompletedOptions, scheme: Arc<Scheme>, admin_
         .authorization
         .modes
         .iter()
-        .map(|m| Mode::parse(m).ok_or_else(|| format!("--authorization-mode {m:?} is not supported")))
+        .map(|m| {
+            Mode::parse(m).ok_or_else(|| format!("--authorization-mode {m:?} is not supported"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let authorizer = Authorizer::new(modes);
 

@@ -31,7 +31,11 @@ pub fn api_group_list(groups: Vec<Value>) -> Value {
 
 // ANCHOR: api_resource_list
 /// `/api/v1` or `/apis/<group>/<version>`: every resource with its scope, verbs and short names.
-pub fn api_resource_list(group: &str, version: &str, resources: &[std::sync::Arc<ResourceDef>]) -> Value {
+pub fn api_resource_list(
+    group: &str,
+    version: &str,
+    resources: &[std::sync::Arc<ResourceDef>],
+) -> Value {
     let list: Vec<Value> = resources
         .iter()
         .map(|r| {

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::patch::merge_patch;
-use super::table::{partial_object_metadata, partial_object_metadata_list, to_table, IncludeObject};
+use super::table::{
+    partial_object_metadata, partial_object_metadata_list, to_table, IncludeObject,
+};
 use crate::http::{Request, Response};
 use crate::registry::store::Deleted;
 use crate::registry::watch::{EventEncoder, WatchStream};
@@ -49,25 +51,38 @@ impl ResourceHandler {
             return not_found_path();
         }
         if !self.def.verbs.contains(&info.verb.as_str()) {
-            return StatusError::method_not_supported(self.def.group_resource(), &info.verb).to_response();
+            return StatusError::method_not_supported(self.def.group_resource(), &info.verb)
+                .to_response();
         }
         let result = match (req.method.as_str(), info.verb.as_str()) {
             ("GET" | "HEAD", "get") => self.get(req, &info.namespace, &info.name),
             ("GET" | "HEAD", "list") => self.list(req, &info.namespace),
             ("GET" | "HEAD", "watch") => self.watch(req, &info.namespace),
             ("POST", "create") if info.name.is_empty() => self.create(req, &info.namespace),
-            ("PUT", "update") if !info.name.is_empty() => self.update(req, &info.namespace, &info.name),
-            ("PATCH", "patch") if !info.name.is_empty() => self.patch(req, &info.namespace, &info.name),
+            ("PUT", "update") if !info.name.is_empty() => {
+                self.update(req, &info.namespace, &info.name)
+            }
+            ("PATCH", "patch") if !info.name.is_empty() => {
+                self.patch(req, &info.namespace, &info.name)
+            }
             ("DELETE", "delete") => self.delete(req, &info.namespace, &info.name),
             ("DELETE", "deletecollection") => self.delete_collection(req, &info.namespace),
-            _ => Err(StatusError::method_not_supported(self.def.group_resource(), &info.verb)),
+            _ => Err(StatusError::method_not_supported(
+                self.def.group_resource(),
+                &info.verb,
+            )),
         };
         result.unwrap_or_else(|e| e.to_response())
     }
     // ANCHOR_END: serve_resource
 
     /// One object in the media type the client accepts.
-    fn object_response(&self, req: &Request, status: u16, obj: &Value) -> Result<Response, StatusError> {
+    fn object_response(
+        &self,
+        req: &Request,
+        status: u16,
+        obj: &Value,
+    ) -> Result<Response, StatusError> {
         let body = match negotiate(req.header("accept"))? {
             Output::Json => obj.clone(),
             Output::PartialObjectMetadata => partial_object_metadata(obj),
@@ -101,29 +116,50 @@ impl ResourceHandler {
         Ok(Response::json(200, &body))
     }
 
-    fn decode_body(&self, req: &Request, opts: &WriteOptions) -> Result<(Value, Vec<String>), StatusError> {
-        let decoded = decode(req.header("content-type"), &req.body, &self.def, opts.field_validation)?;
+    fn decode_body(
+        &self,
+        req: &Request,
+        opts: &WriteOptions,
+    ) -> Result<(Value, Vec<String>), StatusError> {
+        let decoded = decode(
+            req.header("content-type"),
+            &req.body,
+            &self.def,
+            opts.field_validation,
+        )?;
         Ok((decoded.object, decoded.warnings))
     }
 
     fn with_warnings(resp: Response, warnings: Vec<String>) -> Response {
-        warnings
-            .into_iter()
-            .fold(resp, |r, w| r.with_header("Warning", format!("299 - {w:?}")))
+        warnings.into_iter().fold(resp, |r, w| {
+            r.with_header("Warning", format!("299 - {w:?}"))
+        })
     }
 
     fn create(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
         let opts = WriteOptions::decode(&req.query_pairs())?;
         let (obj, warnings) = self.decode_body(req, &opts)?;
-        let created = self.rest.store().create(namespace, obj, &opts, &req.context.user)?;
-        Ok(Self::with_warnings(self.object_response(req, 201, &created)?, warnings))
+        let created = self
+            .rest
+            .store()
+            .create(namespace, obj, &opts, &req.context.user)?;
+        Ok(Self::with_warnings(
+            self.object_response(req, 201, &created)?,
+            warnings,
+        ))
     }
 
     fn update(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
         let opts = WriteOptions::decode(&req.query_pairs())?;
         let (obj, warnings) = self.decode_body(req, &opts)?;
-        let updated = self.rest.store().update(namespace, name, obj, &opts, &req.context.user)?;
-        Ok(Self::with_warnings(self.object_response(req, 200, &updated)?, warnings))
+        let updated = self
+            .rest
+            .store()
+            .update(namespace, name, obj, &opts, &req.context.user)?;
+        Ok(Self::with_warnings(
+            self.object_response(req, 200, &updated)?,
+            warnings,
+        ))
     }
 
     // ANCHOR: patch
@@ -132,7 +168,10 @@ impl ResourceHandler {
     fn patch(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
         let content_type = req.header("content-type").unwrap_or("");
         let media = content_type.split(';').next().unwrap_or("").trim();
-        if !matches!(media, "application/merge-patch+json" | "application/strategic-merge-patch+json") {
+        if !matches!(
+            media,
+            "application/merge-patch+json" | "application/strategic-merge-patch+json"
+        ) {
             return Err(StatusError::new(
                 415,
                 format!("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got {media:?})"),
@@ -142,7 +181,9 @@ impl ResourceHandler {
         let patch: Value = serde_json::from_slice(&req.body)
             .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
         if !patch.is_object() {
-            return Err(StatusError::bad_request("error decoding patch: a merge patch must be a JSON object"));
+            return Err(StatusError::bad_request(
+                "error decoding patch: a merge patch must be a JSON object",
+            ));
         }
         let store = self.rest.store();
         let mut obj = store.get(namespace, name)?;
@@ -153,15 +194,26 @@ impl ResourceHandler {
             crate::scheme::set_meta(&mut obj, "resourceVersion", Value::String(stored_rv));
         }
         let body = serde_json::to_vec(&obj).expect("objects serialize");
-        let decoded = decode(Some("application/json"), &body, &self.def, opts.field_validation)?;
+        let decoded = decode(
+            Some("application/json"),
+            &body,
+            &self.def,
+            opts.field_validation,
+        )?;
         let updated = store.update(namespace, name, decoded.object, &opts, &req.context.user)?;
-        Ok(Self::with_warnings(self.object_response(req, 200, &updated)?, decoded.warnings))
+        Ok(Self::with_warnings(
+            self.object_response(req, 200, &updated)?,
+            decoded.warnings,
+        ))
     }
     // ANCHOR_END: patch
 
     fn delete(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
         let opts = DeleteOptions::decode(&req.query_pairs(), &req.body)?;
-        match self.rest.delete(namespace, name, &opts, &req.context.user)? {
+        match self
+            .rest
+            .delete(namespace, name, &opts, &req.context.user)?
+        {
             Deleted::Object(obj) => self.object_response(req, 200, &obj),
             Deleted::Status(details) => Ok(Response::json(200, &Status::success(details))),
         }
@@ -173,7 +225,12 @@ impl ResourceHandler {
         let list = self.rest.store().list(namespace, &list_opts)?;
         let mut deleted = Vec::new();
         for item in list["items"].as_array().into_iter().flatten() {
-            match self.rest.delete(meta_str(item, "namespace"), meta_str(item, "name"), &opts, &req.context.user) {
+            match self.rest.delete(
+                meta_str(item, "namespace"),
+                meta_str(item, "name"),
+                &opts,
+                &req.context.user,
+            ) {
                 Ok(_) => deleted.push(item.clone()),
                 Err(e) if e.code() == 404 => {}
                 Err(e) => return Err(e),
@@ -195,13 +252,25 @@ impl ResourceHandler {
         let mut initial = VecDeque::new();
         let start: Revision = match opts.resource_version.as_str() {
             "" | "0" => {
-                let list = store.list(namespace, &ListOptions { label_selector: opts.label_selector.clone(), field_selector: opts.field_selector.clone(), ..Default::default() })?;
+                let list = store.list(
+                    namespace,
+                    &ListOptions {
+                        label_selector: opts.label_selector.clone(),
+                        field_selector: opts.field_selector.clone(),
+                        ..Default::default()
+                    },
+                )?;
                 for item in list["items"].as_array().into_iter().flatten() {
                     initial.push_back(("ADDED", item.clone()));
                 }
-                list["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0)
+                list["metadata"]["resourceVersion"]
+                    .as_str()
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0)
             }
-            rv => rv.parse().map_err(|_| StatusError::bad_request(format!("invalid resource version {rv:?}")))?,
+            rv => rv.parse().map_err(|_| {
+                StatusError::bad_request(format!("invalid resource version {rv:?}"))
+            })?,
         };
         let watcher = match store.storage().watch(&prefix, start) {
             Ok(w) => w,
@@ -209,21 +278,30 @@ impl ResourceHandler {
                 // 410 Gone travels inside the stream, as an ERROR event, which is where client-go
                 // looks for it before it lists again.
                 let status = store.storage_error("", e);
-                initial.push_back(("ERROR", serde_json::to_value(&*status.0).expect("Status serializes")));
-                store.storage().watch(&prefix, store.storage().current_revision()).map_err(|e| store.storage_error("", e))?
+                initial.push_back((
+                    "ERROR",
+                    serde_json::to_value(&*status.0).expect("Status serializes"),
+                ));
+                store
+                    .storage()
+                    .watch(&prefix, store.storage().current_revision())
+                    .map_err(|e| store.storage_error("", e))?
             }
         };
         let stream = WatchStream {
             rest: Arc::clone(&self.rest),
             watcher,
-            deadline: opts.timeout_seconds.map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: opts
+                .timeout_seconds
+                .map(|s| Instant::now() + Duration::from_secs(s)),
             opts,
             initial,
             encode: self.event_encoder(req, output),
             lifecycle: Arc::clone(&self.lifecycle),
             finished: false,
         };
-        Ok(Response::stream(200, "application/json", Box::new(stream)).with_header("Cache-Control", "no-cache, private"))
+        Ok(Response::stream(200, "application/json", Box::new(stream))
+            .with_header("Cache-Control", "no-cache, private"))
     }
     // ANCHOR_END: watch
 
@@ -245,7 +323,8 @@ impl ResourceHandler {
                     table
                 }
             };
-            let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).expect("events serialize");
+            let mut line = serde_json::to_vec(&json!({"type": kind, "object": object}))
+                .expect("events serialize");
             line.push(b'\n');
             line
         })

@@ -37,7 +37,10 @@ mod tests {
         merge_patch(&mut doc, &json!({"a": [3]}));
         assert_eq!(doc, json!({"a": [3]}));
         let mut doc = json!({"metadata": {"name": "x"}});
-        merge_patch(&mut doc, &json!({"metadata": {"labels": {"tier": "backend"}}}));
+        merge_patch(
+            &mut doc,
+            &json!({"metadata": {"labels": {"tier": "backend"}}}),
+        );
         assert_eq!(doc["metadata"]["labels"]["tier"], "backend");
     }
 }

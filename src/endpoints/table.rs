@@ -30,14 +30,23 @@ pub fn partial_object_metadata(obj: &Value) -> Value {
 }
 
 pub fn partial_object_metadata_list(list: &Value) -> Value {
-    let items: Vec<Value> = list["items"].as_array().map(|i| i.iter().map(partial_object_metadata).collect()).unwrap_or_default();
+    let items: Vec<Value> = list["items"]
+        .as_array()
+        .map(|i| i.iter().map(partial_object_metadata).collect())
+        .unwrap_or_default();
     json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": list["metadata"], "items": items})
 }
 
 // ANCHOR: to_table
 /// A Table of `objects`. `with_columns` is false for watch events after the first, which carry
 /// `"columnDefinitions": null` as kube-apiserver's do.
-pub fn to_table(def: &ResourceDef, objects: &[Value], list_metadata: Value, include: IncludeObject, with_columns: bool) -> Value {
+pub fn to_table(
+    def: &ResourceDef,
+    objects: &[Value],
+    list_metadata: Value,
+    include: IncludeObject,
+    with_columns: bool,
+) -> Value {
     let strategy = &def.strategy;
     let columns: Value = if with_columns {
         let mut cols = vec![json!({

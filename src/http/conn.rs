@@ -162,7 +162,9 @@ pub fn serve_connection<S: Read + Write>(
     let mut starvation = StarvationGuard::new(guard.connections.epoch());
     loop {
         guard.set(Some(limits.idle_timeout), true);
-        let outcome = reader.read(stream, |s| stream_write(s, b"HTTP/1.1 100 Continue\r\n\r\n"));
+        let outcome = reader.read(stream, |s| {
+            stream_write(s, b"HTTP/1.1 100 Continue\r\n\r\n")
+        });
         guard.set(None, false);
         let mut req = match outcome {
             ReadOutcome::Request(r) => r,
@@ -183,7 +185,18 @@ pub fn serve_connection<S: Read + Write>(
         let close = req.wants_close() || guard.connections.draining() || hogging;
         let head_only = req.method == "HEAD";
         let resp = handler.serve(&mut req);
-        if write_response(stream, resp, head_only, req.minor_version, close, guard, limits).is_err() || close {
+        if write_response(
+            stream,
+            resp,
+            head_only,
+            req.minor_version,
+            close,
+            guard,
+            limits,
+        )
+        .is_err()
+            || close
+        {
             return;
         }
     }
@@ -210,7 +223,11 @@ const HOG_TIME: Duration = Duration::from_millis(500);
 
 impl StarvationGuard {
     fn new(epoch: u64) -> StarvationGuard {
-        StarvationGuard { epoch, since: Instant::now(), served: 0 }
+        StarvationGuard {
+            epoch,
+            since: Instant::now(),
+            served: 0,
+        }
     }
 
     /// Records one request; true if this connection is starving the worker.
@@ -238,7 +255,11 @@ fn write_response<S: Write>(
     guard: &ConnGuard,
     limits: ConnLimits,
 ) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason_phrase(resp.status));
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        resp.status,
+        reason_phrase(resp.status)
+    );
     for (name, value) in &resp.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -287,4 +308,28 @@ fn write_response<S: Write>(
     }
     guard.set(None, false);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_is_a_hog_only_while_the_heartbeat_is_starved() {
+        let mut guard = StarvationGuard::new(7);
+        for _ in 0..HOG_REQUESTS * 2 {
+            assert!(!guard.served(7), "many requests in a short time are fine");
+        }
+        guard.since -= HOG_TIME;
+        assert!(
+            guard.served(7),
+            "still the same epoch after HOG_TIME: hogging"
+        );
+        assert!(
+            !guard.served(8),
+            "the heartbeat ran: the count starts again"
+        );
+        guard.since -= HOG_TIME;
+        assert!(!guard.served(8), "a slow request is not many requests");
+    }
 }

@@ -121,7 +121,8 @@ impl HttpError {
 /// What reading a request can come to.
 #[derive(Debug)]
 pub enum ReadOutcome {
-    Request(Request),
+    /// Boxed: a request is large, and the other outcomes small.
+    Request(Box<Request>),
     /// The peer closed the connection cleanly between requests.
     Closed,
     /// The request was malformed or over a limit: answer `status` and close.
@@ -172,7 +173,7 @@ impl RequestReader {
         match body {
             Ok(b) => {
                 req.body = b;
-                ReadOutcome::Request(req)
+                ReadOutcome::Request(Box::new(req))
             }
             Err(Failure::Http(e)) => ReadOutcome::Bad(e),
             Err(Failure::Io(e)) => ReadOutcome::Failed(e),
@@ -203,7 +204,9 @@ impl RequestReader {
                     Ok(httparse::Status::Complete(len)) if len > MAX_HEAD_BYTES => {
                         return Err(http(431, "request head is larger than 64 KiB"))
                     }
-                    Ok(httparse::Status::Complete(len)) => return Ok(Some((to_request(&parsed)?, len))),
+                    Ok(httparse::Status::Complete(len)) => {
+                        return Ok(Some((to_request(&parsed)?, len)))
+                    }
                     Ok(httparse::Status::Partial) => {}
                     Err(httparse::Error::TooManyHeaders) => {
                         return Err(http(431, "request has too many headers"))
@@ -219,7 +222,10 @@ impl RequestReader {
                 return if was_empty {
                     Ok(None)
                 } else {
-                    Err(http(400, "connection closed in the middle of a request head"))
+                    Err(http(
+                        400,
+                        "connection closed in the middle of a request head",
+                    ))
                 };
             }
         }
@@ -269,7 +275,10 @@ impl RequestReader {
                 return Err(http(400, "chunk line is too long"));
             }
             if self.fill(stream)? == 0 {
-                return Err(http(400, "connection closed in the middle of a chunked body"));
+                return Err(http(
+                    400,
+                    "connection closed in the middle of a chunked body",
+                ));
             }
         }
     }
@@ -330,7 +339,12 @@ fn body_framing(req: &Request) -> Result<Framing, HttpError> {
     let chunked = match req.header("transfer-encoding") {
         None => false,
         Some(te) if te.eq_ignore_ascii_case("chunked") => true,
-        Some(te) => return Err(HttpError::new(501, format!("unsupported transfer encoding {te:?}"))),
+        Some(te) => {
+            return Err(HttpError::new(
+                501,
+                format!("unsupported transfer encoding {te:?}"),
+            ))
+        }
     };
     if chunked && !lengths.is_empty() {
         return Err(HttpError::new(
@@ -348,16 +362,25 @@ fn body_framing(req: &Request) -> Result<Framing, HttpError> {
         return Err(HttpError::new(400, "conflicting Content-Length headers"));
     }
     if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) || first.len() > 12 {
-        return Err(HttpError::new(400, format!("invalid Content-Length {first:?}")));
+        return Err(HttpError::new(
+            400,
+            format!("invalid Content-Length {first:?}"),
+        ));
     }
-    let n: usize = first.parse().map_err(|_| HttpError::new(400, "invalid Content-Length"))?;
+    let n: usize = first
+        .parse()
+        .map_err(|_| HttpError::new(400, "invalid Content-Length"))?;
     if n > MAX_BODY_BYTES {
         return Err(HttpError::new(
             413,
             "the request is too large: the limit is 3145728 bytes",
         ));
     }
-    Ok(if n == 0 { Framing::Empty } else { Framing::Length(n) })
+    Ok(if n == 0 {
+        Framing::Empty
+    } else {
+        Framing::Length(n)
+    })
 }
 
 #[cfg(test)]
@@ -381,7 +404,10 @@ mod tests {
     fn status_of(input: &[u8]) -> u16 {
         match read_all(input).remove(0) {
             ReadOutcome::Bad(e) => e.status,
-            ReadOutcome::Request(r) => panic!("expected an error, got a request for {} {}", r.method, r.path),
+            ReadOutcome::Request(r) => panic!(
+                "expected an error, got a request for {} {}",
+                r.method, r.path
+            ),
             other => panic!("expected an error, got {other:?}"),
         }
     }
@@ -390,26 +416,57 @@ mod tests {
     fn reads_pipelined_requests_with_both_framings() {
         let input = b"POST /a?x=1&y=a%2Fb HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcPUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n3;ext=1\r\n!!!\r\n0\r\nX-Trailer: t\r\n\r\n";
         let out = read_all(input);
-        let ReadOutcome::Request(a) = &out[0] else { panic!("{:?}", out[0]) };
-        assert_eq!((a.method.as_str(), a.path.as_str(), a.body.as_slice()), ("POST", "/a", &b"abc"[..]));
+        let ReadOutcome::Request(a) = &out[0] else {
+            panic!("{:?}", out[0])
+        };
+        assert_eq!(
+            (a.method.as_str(), a.path.as_str(), a.body.as_slice()),
+            ("POST", "/a", &b"abc"[..])
+        );
         assert_eq!(a.query_param("y").as_deref(), Some("a/b"));
-        let ReadOutcome::Request(b) = &out[1] else { panic!("{:?}", out[1]) };
+        let ReadOutcome::Request(b) = &out[1] else {
+            panic!("{:?}", out[1])
+        };
         assert_eq!(b.body, b"hi!!!");
         assert!(matches!(out[2], ReadOutcome::Closed));
     }
 
     #[test]
     fn refuses_bad_framing_and_limits() {
-        assert_eq!(status_of(b"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"), 400);
-        assert_eq!(status_of(b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), 400);
-        assert_eq!(status_of(b"GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"), 400);
-        assert_eq!(status_of(b"GET / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
-        assert_eq!(status_of(b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n"), 413);
+        assert_eq!(
+            status_of(b"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status_of(b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status_of(b"GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status_of(b"GET / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status_of(b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n"),
+            413
+        );
         assert_eq!(status_of(b"\x00\x01garbage\r\n\r\n"), 400);
-        assert_eq!(status_of(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort"), 400);
-        assert_eq!(status_of(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
+        assert_eq!(
+            status_of(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort"),
+            400
+        );
+        assert_eq!(
+            status_of(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            400
+        );
         let many: String = (0..100).map(|i| format!("X-H{i}: v\r\n")).collect();
-        assert_eq!(status_of(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()), 431);
+        assert_eq!(
+            status_of(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()),
+            431
+        );
         let huge = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(70_000));
         assert_eq!(status_of(huge.as_bytes()), 431);
     }
@@ -417,17 +474,24 @@ mod tests {
     #[test]
     fn chunked_bodies_are_capped_too() {
         let chunk = format!("{:x}\r\n{}\r\n", 1 << 20, "a".repeat(1 << 20));
-        let input = format!("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{}", chunk.repeat(4));
+        let input = format!(
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+            chunk.repeat(4)
+        );
         assert_eq!(status_of(input.as_bytes()), 413);
     }
 
     #[test]
     fn http10_closes_unless_asked_not_to() {
         let out = read_all(b"GET / HTTP/1.0\r\n\r\n");
-        let ReadOutcome::Request(r) = &out[0] else { panic!() };
+        let ReadOutcome::Request(r) = &out[0] else {
+            panic!()
+        };
         assert!(r.wants_close());
         let out = read_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
-        let ReadOutcome::Request(r) = &out[0] else { panic!() };
+        let ReadOutcome::Request(r) = &out[0] else {
+            panic!()
+        };
         assert!(r.wants_close());
     }
 

@@ -40,11 +40,16 @@ impl Response {
     /// A JSON body, with kube-apiserver's `Cache-Control` for API responses.
     pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response {
         let body = serde_json::to_vec(value).expect("API values always serialize");
-        Response::bytes(status, "application/json", body).with_header("Cache-Control", "no-cache, private")
+        Response::bytes(status, "application/json", body)
+            .with_header("Cache-Control", "no-cache, private")
     }
 
     pub fn text(status: u16, text: impl Into<String>) -> Response {
-        Response::bytes(status, "text/plain; charset=utf-8", text.into().into_bytes())
+        Response::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            text.into().into_bytes(),
+        )
     }
 
     pub fn stream(status: u16, content_type: &str, body: Box<dyn StreamBody>) -> Response {

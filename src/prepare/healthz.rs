@@ -22,18 +22,30 @@ pub struct Check {
 
 impl Check {
     pub fn ping() -> Check {
-        Check { name: "ping".into(), run: Arc::new(|| Ok(())) }
+        Check {
+            name: "ping".into(),
+            run: Arc::new(|| Ok(())),
+        }
     }
 
     pub fn from_health_check(h: Arc<HealthCheck>) -> Check {
-        Check { name: h.name.clone(), run: Arc::new(move || (h.check)()) }
+        Check {
+            name: h.name.clone(),
+            run: Arc::new(move || (h.check)()),
+        }
     }
 
     /// `poststarthook/<name>`: fails until the hook has finished.
     pub fn post_start_hook(hook: Arc<PostStartHook>) -> Check {
         Check {
             name: format!("poststarthook/{}", hook.name),
-            run: Arc::new(move || if hook.done.load(Ordering::SeqCst) { Ok(()) } else { Err("not finished".into()) }),
+            run: Arc::new(move || {
+                if hook.done.load(Ordering::SeqCst) {
+                    Ok(())
+                } else {
+                    Err("not finished".into())
+                }
+            }),
         }
     }
 
@@ -61,15 +73,27 @@ pub struct HealthzHandler {
 }
 
 impl HealthzHandler {
-    pub fn new(name: &'static str, checks: Vec<Check>, lifecycle: Option<Arc<LifecycleSignals>>) -> HealthzHandler {
-        HealthzHandler { name, checks, lifecycle }
+    pub fn new(
+        name: &'static str,
+        checks: Vec<Check>,
+        lifecycle: Option<Arc<LifecycleSignals>>,
+    ) -> HealthzHandler {
+        HealthzHandler {
+            name,
+            checks,
+            lifecycle,
+        }
     }
 }
 
 impl Handler for HealthzHandler {
     // ANCHOR: healthz_serve
     fn serve(&self, req: &mut Request) -> Response {
-        let sub = req.path.trim_start_matches('/').trim_start_matches(self.name).trim_start_matches('/');
+        let sub = req
+            .path
+            .trim_start_matches('/')
+            .trim_start_matches(self.name)
+            .trim_start_matches('/');
         if !sub.is_empty() {
             return match self.checks.iter().find(|c| c.name == sub) {
                 Some(c) => match (c.run)() {
@@ -79,7 +103,12 @@ impl Handler for HealthzHandler {
                 None => crate::server::generic::NotFound.serve(req),
             };
         }
-        let excluded: Vec<String> = req.query_pairs().into_iter().filter(|(k, _)| k == "exclude").map(|(_, v)| v).collect();
+        let excluded: Vec<String> = req
+            .query_pairs()
+            .into_iter()
+            .filter(|(k, _)| k == "exclude")
+            .map(|(_, v)| v)
+            .collect();
         let verbose = req.query_pairs().iter().any(|(k, _)| k == "verbose");
         let mut report = String::new();
         let mut failed = false;
@@ -105,7 +134,11 @@ impl Handler for HealthzHandler {
         if let Some(l) = &self.lifecycle {
             l.has_been_ready.fire();
         }
-        let body = if verbose { format!("{report}{} check passed\n", self.name) } else { "ok".to_string() };
+        let body = if verbose {
+            format!("{report}{} check passed\n", self.name)
+        } else {
+            "ok".to_string()
+        };
         Response::text(200, body).with_header("X-Content-Type-Options", "nosniff")
     }
     // ANCHOR_END: healthz_serve

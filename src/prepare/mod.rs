@@ -6,8 +6,8 @@
 //! install `/version` and `/openapi/v3`, and wrap the chain in the handler chain. What comes out is ready to serve.
 //!
 //! - [`healthz`]: the three health endpoints.
-//! - [`openapi`]: `/openapi/v3`.
-//! - [`version`]: `/version`.
+//! - [`openapi`] serves `/openapi/v3`.
+//! - [`version`] serves `/version`.
 
 pub mod healthz;
 pub mod openapi;
@@ -39,21 +39,42 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
 
     // The checks of every server in the chain, then one per post-start hook.
     let mut checks: Vec<Check> = vec![Check::ping()];
-    checks.extend(server.health_checks().into_iter().map(Check::from_health_check));
+    checks.extend(
+        server
+            .health_checks()
+            .into_iter()
+            .map(Check::from_health_check),
+    );
     checks.extend(hooks.iter().map(|h| Check::post_start_hook(Arc::clone(h))));
-    server.handle_prefix("/healthz", Arc::new(HealthzHandler::new("healthz", checks.clone(), None)));
-    server.handle_prefix("/livez", Arc::new(HealthzHandler::new("livez", checks.clone(), None)));
+    server.handle_prefix(
+        "/healthz",
+        Arc::new(HealthzHandler::new("healthz", checks.clone(), None)),
+    );
+    server.handle_prefix(
+        "/livez",
+        Arc::new(HealthzHandler::new("livez", checks.clone(), None)),
+    );
 
     // /readyz also fails from the moment shutdown begins, so load balancers stop sending traffic
     // while in-flight requests still finish.
     let mut ready_checks = checks;
     ready_checks.push(Check::shutdown(Arc::clone(&lifecycle)));
-    server.handle_prefix("/readyz", Arc::new(HealthzHandler::new("readyz", ready_checks, Some(Arc::clone(&lifecycle)))));
+    server.handle_prefix(
+        "/readyz",
+        Arc::new(HealthzHandler::new(
+            "readyz",
+            ready_checks,
+            Some(Arc::clone(&lifecycle)),
+        )),
+    );
 
     server.handle("/version", Arc::new(version::VersionHandler));
 
     // The OpenAPI documents of every group the scheme knows.
-    server.handle_prefix("/openapi/v3", Arc::new(openapi::OpenAPIV3::new(&config.scheme)));
+    server.handle_prefix(
+        "/openapi/v3",
+        Arc::new(openapi::OpenAPIV3::new(&config.scheme)),
+    );
 
     let in_flight = Arc::new(InFlight::default());
     let handler = build_handler_chain(
@@ -63,6 +84,11 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
         Arc::clone(&in_flight),
         config.max_requests_inflight,
     );
-    PreparedGenericAPIServer { handler, post_start_hooks: hooks, lifecycle, in_flight }
+    PreparedGenericAPIServer {
+        handler,
+        post_start_hooks: hooks,
+        lifecycle,
+        in_flight,
+    }
 }
 // ANCHOR_END: prepare_run

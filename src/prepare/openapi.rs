@@ -37,7 +37,11 @@ fn query_param(name: &str, type_: &str) -> Value {
 }
 
 fn schema_name(def: &ResourceDef) -> String {
-    let group = if def.group.is_empty() { "core" } else { def.group };
+    let group = if def.group.is_empty() {
+        "core"
+    } else {
+        def.group
+    };
     format!("mini.{group}.{}.{}", def.version, def.kind)
 }
 
@@ -63,7 +67,9 @@ fn object_meta_schema() -> Value {
 /// The schema of a top-level field, from its name: what our kinds' fields hold.
 fn field_schema(field: &str) -> Value {
     match field {
-        "metadata" => json!({"allOf": [{"$ref": format!("#/components/schemas/{OBJECT_META}")}], "default": {}}),
+        "metadata" => {
+            json!({"allOf": [{"$ref": format!("#/components/schemas/{OBJECT_META}")}], "default": {}})
+        }
         "data" | "binaryData" => string_map(),
         "immutable" => json!({"type": "boolean"}),
         _ => json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
@@ -77,7 +83,11 @@ fn document(group: &str, version: &str, resources: &[Arc<ResourceDef>]) -> Value
     let mut schemas = Map::new();
     for def in resources {
         let gvk = json!({"group": def.group, "version": def.version, "kind": def.kind});
-        let root = if def.group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
+        let root = if def.group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
         let collection = if def.namespaced {
             format!("{root}/namespaces/{{namespace}}/{}", def.resource)
         } else {
@@ -93,7 +103,13 @@ fn document(group: &str, version: &str, resources: &[Arc<ResourceDef>]) -> Value
                 "responses": {"200": {"description": "OK"}},
             })
         };
-        let write_params = || vec![query_param("dryRun", "string"), query_param("fieldManager", "string"), query_param("fieldValidation", "string")];
+        let write_params = || {
+            vec![
+                query_param("dryRun", "string"),
+                query_param("fieldManager", "string"),
+                query_param("fieldValidation", "string"),
+            ]
+        };
         let mut patch_params = write_params();
         patch_params.push(query_param("force", "boolean"));
         let mut patch = op("patch", "patch", patch_params);
@@ -106,24 +122,30 @@ fn document(group: &str, version: &str, resources: &[Arc<ResourceDef>]) -> Value
             "post": op("create", "post", write_params()),
             "delete": op("deletecollection", "deletecollection", vec![]),
         }));
-        paths.insert(format!("{collection}/{{name}}"), json!({
-            "get": op("read", "get", vec![]),
-            "put": op("replace", "put", write_params()),
-            "patch": patch,
-            "delete": op("delete", "delete", vec![query_param("dryRun", "string")]),
-        }));
+        paths.insert(
+            format!("{collection}/{{name}}"),
+            json!({
+                "get": op("read", "get", vec![]),
+                "put": op("replace", "put", write_params()),
+                "patch": patch,
+                "delete": op("delete", "delete", vec![query_param("dryRun", "string")]),
+            }),
+        );
         let mut properties = Map::new();
         properties.insert("apiVersion".into(), json!({"type": "string"}));
         properties.insert("kind".into(), json!({"type": "string"}));
         for f in def.fields {
             properties.insert((*f).into(), field_schema(f));
         }
-        schemas.insert(schema_name(def), json!({
-            "description": format!("{} in {}", def.kind, group_version(def.group, def.version)),
-            "type": "object",
-            "properties": properties,
-            "x-kubernetes-group-version-kind": [gvk],
-        }));
+        schemas.insert(
+            schema_name(def),
+            json!({
+                "description": format!("{} in {}", def.kind, group_version(def.group, def.version)),
+                "type": "object",
+                "properties": properties,
+                "x-kubernetes-group-version-kind": [gvk],
+            }),
+        );
     }
     schemas.insert(OBJECT_META.into(), object_meta_schema());
     json!({
@@ -147,9 +169,17 @@ impl OpenAPIV3 {
         let mut documents = Vec::new();
         for (group, version) in scheme.group_versions() {
             let path = doc_path(group, version);
-            let body = serde_json::to_vec(&document(group, version, &scheme.resources_of(group, version))).expect("documents serialize");
+            let body = serde_json::to_vec(&document(
+                group,
+                version,
+                &scheme.resources_of(group, version),
+            ))
+            .expect("documents serialize");
             let hash = fnv1a(&body);
-            index.insert(path.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}));
+            index.insert(
+                path.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),
+            );
             documents.push((path, body, hash));
         }
         let index = serde_json::to_vec(&json!({"paths": index})).expect("the index serializes");
@@ -167,7 +197,14 @@ impl Handler for OpenAPIV3 {
         match self.documents.iter().find(|(p, _, _)| p == rest) {
             Some((_, body, hash)) => Response::bytes(200, "application/json", body.clone())
                 .with_header("Etag", format!("\"{hash}\""))
-                .with_header("Cache-Control", if req.query_param("hash").is_some() { "public, immutable" } else { "no-cache, private" })
+                .with_header(
+                    "Cache-Control",
+                    if req.query_param("hash").is_some() {
+                        "public, immutable"
+                    } else {
+                        "no-cache, private"
+                    },
+                )
                 .with_header("Vary", "Accept"),
             None => crate::server::generic::NotFound.serve(req),
         }

@@ -14,30 +14,40 @@ pub const KUBERNETES_MINOR: &str = "36";
 pub struct VersionHandler;
 
 pub fn git_version() -> String {
-    format!("v{KUBERNETES_MAJOR}.{KUBERNETES_MINOR}.0+mini-apiserver.{}", env!("CARGO_PKG_VERSION"))
+    format!(
+        "v{KUBERNETES_MAJOR}.{KUBERNETES_MINOR}.0+mini-apiserver.{}",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 impl Handler for VersionHandler {
     fn serve(&self, _req: &mut Request) -> Response {
-        let platform = format!("{}/{}", std::env::consts::OS, match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            other => other,
-        });
-        Response::json(200, &json!({
-            "major": KUBERNETES_MAJOR,
-            "minor": KUBERNETES_MINOR,
-            "emulationMajor": KUBERNETES_MAJOR,
-            "emulationMinor": KUBERNETES_MINOR,
-            "minCompatibilityMajor": KUBERNETES_MAJOR,
-            "minCompatibilityMinor": "35",
-            "gitVersion": git_version(),
-            "gitCommit": "",
-            "gitTreeState": "",
-            "buildDate": "",
-            "goVersion": "",
-            "compiler": "rustc",
-            "platform": platform,
-        }))
+        let platform = format!(
+            "{}/{}",
+            std::env::consts::OS,
+            match std::env::consts::ARCH {
+                "x86_64" => "amd64",
+                "aarch64" => "arm64",
+                other => other,
+            }
+        );
+        Response::json(
+            200,
+            &json!({
+                "major": KUBERNETES_MAJOR,
+                "minor": KUBERNETES_MINOR,
+                "emulationMajor": KUBERNETES_MAJOR,
+                "emulationMinor": KUBERNETES_MINOR,
+                "minCompatibilityMajor": KUBERNETES_MAJOR,
+                "minCompatibilityMinor": "35",
+                "gitVersion": git_version(),
+                "gitCommit": "",
+                "gitTreeState": "",
+                "buildDate": "",
+                "goVersion": "",
+                "compiler": "rustc",
+                "platform": platform,
+            }),
+        )
     }
 }

@@ -24,7 +24,13 @@ use store::{Deleted, Store};
 pub trait Rest: Send + Sync {
     fn store(&self) -> &Store;
 
-    fn delete(&self, namespace: &str, name: &str, opts: &DeleteOptions, user: &UserInfo) -> Result<Deleted, StatusError> {
+    fn delete(
+        &self,
+        namespace: &str,
+        name: &str,
+        opts: &DeleteOptions,
+        user: &UserInfo,
+    ) -> Result<Deleted, StatusError> {
         self.store().delete(namespace, name, opts, user)
     }
 }

@@ -32,7 +32,13 @@ impl Rest for NamespaceRest {
     }
 
     // ANCHOR: namespace_delete
-    fn delete(&self, _ns: &str, name: &str, opts: &DeleteOptions, user: &UserInfo) -> Result<Deleted, StatusError> {
+    fn delete(
+        &self,
+        _ns: &str,
+        name: &str,
+        opts: &DeleteOptions,
+        user: &UserInfo,
+    ) -> Result<Deleted, StatusError> {
         let store = &self.namespaces;
         let mut ns = store.get(name, name)?;
         store.check_preconditions(&ns, opts)?;
@@ -41,7 +47,11 @@ impl Rest for NamespaceRest {
             return Ok(Deleted::Object(ns));
         }
         if ns["metadata"]["deletionTimestamp"].is_null() {
-            set_meta(&mut ns, "deletionTimestamp", Value::String(rfc3339(SystemTime::now())));
+            set_meta(
+                &mut ns,
+                "deletionTimestamp",
+                Value::String(rfc3339(SystemTime::now())),
+            );
             ns["status"] = json!({"phase": "Terminating"});
             ns = self.write_back(&ns)?;
         }
@@ -65,7 +75,10 @@ impl NamespaceRest {
         let name = meta_str(&ns, "name").to_string();
         for store in &self.namespaced {
             let prefix = store.key_prefix(&name);
-            let (kvs, _) = store.storage().list(&prefix).map_err(|e| store.storage_error("", e))?;
+            let (kvs, _) = store
+                .storage()
+                .list(&prefix)
+                .map_err(|e| store.storage_error("", e))?;
             for kv in kvs {
                 let obj = store.decode(&kv)?;
                 store.remove(&name, meta_str(&obj, "name"))?;
@@ -73,11 +86,22 @@ impl NamespaceRest {
         }
         let finalizers: Vec<Value> = ns["spec"]["finalizers"]
             .as_array()
-            .map(|f| f.iter().filter(|x| *x != NAMESPACE_FINALIZER).cloned().collect())
+            .map(|f| {
+                f.iter()
+                    .filter(|x| *x != NAMESPACE_FINALIZER)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         ns["spec"]["finalizers"] = Value::Array(finalizers);
-        let metadata_finalizers_left = ns["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        if ns["spec"]["finalizers"].as_array().is_some_and(|f| f.is_empty()) && !metadata_finalizers_left {
+        let metadata_finalizers_left = ns["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if ns["spec"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.is_empty())
+            && !metadata_finalizers_left
+        {
             return self.namespaces.remove(&name, &name);
         }
         self.write_back(&ns).map(|_| ())

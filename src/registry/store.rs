@@ -34,9 +34,23 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(def: Arc<ResourceDef>, storage: Arc<dyn Storage>, etcd_prefix: &str, admission: Arc<AdmissionChain>) -> Store {
-        let prefix = format!("{}{}", etcd_prefix.trim_end_matches('/'), def.storage_prefix());
-        Store { def, storage, prefix, admission }
+    pub fn new(
+        def: Arc<ResourceDef>,
+        storage: Arc<dyn Storage>,
+        etcd_prefix: &str,
+        admission: Arc<AdmissionChain>,
+    ) -> Store {
+        let prefix = format!(
+            "{}{}",
+            etcd_prefix.trim_end_matches('/'),
+            def.storage_prefix()
+        );
+        Store {
+            def,
+            storage,
+            prefix,
+            admission,
+        }
     }
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
@@ -59,9 +73,14 @@ impl Store {
     /// A stored value as the object a client sees: its `resourceVersion` is the revision that
     /// last modified it (the stored bytes never hold one, as in kube-apiserver).
     pub fn decode(&self, kv: &KeyValue) -> Result<Value, StatusError> {
-        let mut obj: Value = serde_json::from_slice(&kv.value)
-            .map_err(|e| StatusError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
-        set_meta(&mut obj, "resourceVersion", Value::String(kv.mod_revision.to_string()));
+        let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+            StatusError::internal(format!("stored object {} is corrupt: {e}", kv.key))
+        })?;
+        set_meta(
+            &mut obj,
+            "resourceVersion",
+            Value::String(kv.mod_revision.to_string()),
+        );
         Ok(obj)
     }
 
@@ -103,12 +122,22 @@ impl Store {
     /// A list object (`ConfigMapList`) of what matches the selectors, `limit` at a time.
     pub fn list(&self, namespace: &str, opts: &ListOptions) -> Result<Value, StatusError> {
         let prefix = self.key_prefix(namespace);
-        let (kvs, revision) = self.storage.list(&prefix).map_err(|e| self.storage_error("", e))?;
-        let start = continue_key(&opts.continue_token, &prefix, self.storage.current_revision())?;
+        let (kvs, revision) = self
+            .storage
+            .list(&prefix)
+            .map_err(|e| self.storage_error("", e))?;
+        let start = continue_key(
+            &opts.continue_token,
+            &prefix,
+            self.storage.current_revision(),
+        )?;
         let mut items = Vec::new();
         let mut next_key = None;
         let mut remaining = 0u64;
-        for kv in kvs.iter().filter(|kv| start.as_deref().is_none_or(|s| kv.key.as_str() >= s)) {
+        for kv in kvs
+            .iter()
+            .filter(|kv| start.as_deref().is_none_or(|s| kv.key.as_str() >= s))
+        {
             let obj = self.decode(kv)?;
             if !self.matches(&obj, opts) {
                 continue;
@@ -136,11 +165,25 @@ impl Store {
 
     /// Whether an object passes the list's label and field selectors.
     pub fn matches(&self, obj: &Value, opts: &ListOptions) -> bool {
-        opts.label_selector.matches(obj["metadata"]["labels"].as_object()) && opts.field_selector.matches(obj)
+        opts.label_selector
+            .matches(obj["metadata"]["labels"].as_object())
+            && opts.field_selector.matches(obj)
     }
 
-    fn attributes<'a>(&'a self, op: Operation, namespace: &'a str, name: &'a str, user: &'a UserInfo) -> Attributes<'a> {
-        Attributes { operation: op, def: &self.def, namespace, name, user }
+    fn attributes<'a>(
+        &'a self,
+        op: Operation,
+        namespace: &'a str,
+        name: &'a str,
+        user: &'a UserInfo,
+    ) -> Attributes<'a> {
+        Attributes {
+            operation: op,
+            def: &self.def,
+            namespace,
+            name,
+            user,
+        }
     }
 
     /// The namespace an object belongs in: the one in the URL, which the body may repeat but not
@@ -178,19 +221,37 @@ impl Store {
     }
 
     // ANCHOR: store_create
-    pub fn create(&self, namespace: &str, mut obj: Value, opts: &WriteOptions, user: &UserInfo) -> Result<Value, StatusError> {
+    pub fn create(
+        &self,
+        namespace: &str,
+        mut obj: Value,
+        opts: &WriteOptions,
+        user: &UserInfo,
+    ) -> Result<Value, StatusError> {
         self.check_namespace(&mut obj, namespace)?;
         if meta_str(&obj, "name").is_empty() && !meta_str(&obj, "generateName").is_empty() {
-            let name = format!("{}{}", meta_str(&obj, "generateName"), random::name_suffix());
+            let name = format!(
+                "{}{}",
+                meta_str(&obj, "generateName"),
+                random::name_suffix()
+            );
             set_meta(&mut obj, "name", Value::String(name));
         }
         // Fields only the server sets.
         if let Some(meta) = obj["metadata"].as_object_mut() {
-            for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+            for field in [
+                "resourceVersion",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "selfLink",
+            ] {
                 meta.remove(field);
             }
             meta.insert("uid".into(), Value::String(random::uuid()));
-            meta.insert("creationTimestamp".into(), Value::String(rfc3339(SystemTime::now())));
+            meta.insert(
+                "creationTimestamp".into(),
+                Value::String(rfc3339(SystemTime::now())),
+            );
         }
         self.def.strategy.prepare_for_create(&mut obj);
         let name = meta_str(&obj, "name").to_string();
@@ -213,7 +274,14 @@ impl Store {
     /// `PUT`: replaces the object. A `resourceVersion` in the body must be the stored one
     /// (optimistic concurrency); without one the update is unconditional, as kube-apiserver
     /// allows for every kind we serve.
-    pub fn update(&self, namespace: &str, name: &str, mut obj: Value, opts: &WriteOptions, user: &UserInfo) -> Result<Value, StatusError> {
+    pub fn update(
+        &self,
+        namespace: &str,
+        name: &str,
+        mut obj: Value,
+        opts: &WriteOptions,
+        user: &UserInfo,
+    ) -> Result<Value, StatusError> {
         self.check_namespace(&mut obj, namespace)?;
         match meta_str(&obj, "name") {
             "" => set_meta(&mut obj, "name", Value::String(name.into())),
@@ -227,7 +295,9 @@ impl Store {
         let wanted: Option<Revision> = match meta_str(&obj, "resourceVersion") {
             "" => None,
             rv => Some(rv.parse().map_err(|_| {
-                StatusError::bad_request(format!("metadata.resourceVersion: Invalid value: {rv:?}: must be a decimal revision"))
+                StatusError::bad_request(format!(
+                    "metadata.resourceVersion: Invalid value: {rv:?}: must be a decimal revision"
+                ))
             })?),
         };
         let key = self.key(namespace, name);
@@ -242,7 +312,12 @@ impl Store {
             }
             let old = self.decode(&current)?;
             let mut new = obj.clone();
-            for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+            for field in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+            ] {
                 match old["metadata"].get(field) {
                     Some(v) => set_meta(&mut new, field, v.clone()),
                     None => {
@@ -261,7 +336,11 @@ impl Store {
             // An update that changes nothing is not written: the revision stays, and watchers
             // hear nothing, as with kube-apiserver.
             if opts.dry_run || bytes == *current.value {
-                set_meta(&mut new, "resourceVersion", Value::String(current.mod_revision.to_string()));
+                set_meta(
+                    &mut new,
+                    "resourceVersion",
+                    Value::String(current.mod_revision.to_string()),
+                );
                 return Ok(new);
             }
             match self.storage.update(&key, bytes, current.mod_revision) {
@@ -275,13 +354,22 @@ impl Store {
     // ANCHOR_END: store_update
 
     /// Checks `DeleteOptions.preconditions` against the stored object.
-    pub fn check_preconditions(&self, obj: &Value, opts: &DeleteOptions) -> Result<(), StatusError> {
+    pub fn check_preconditions(
+        &self,
+        obj: &Value,
+        opts: &DeleteOptions,
+    ) -> Result<(), StatusError> {
         let name = meta_str(obj, "name");
         if let Some(uid) = &opts.precondition_uid {
             if uid != meta_str(obj, "uid") {
-                return Err(StatusError::conflict(self.def.group_resource(), name, &format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta_str(obj, "uid")
-                )));
+                return Err(StatusError::conflict(
+                    self.def.group_resource(),
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        meta_str(obj, "uid")
+                    ),
+                ));
             }
         }
         if let Some(rv) = &opts.precondition_resource_version {
@@ -296,12 +384,27 @@ impl Store {
     }
 
     /// Validating admission for a delete (NamespaceLifecycle refuses to delete `default`).
-    pub fn admit_delete(&self, namespace: &str, name: &str, obj: &Value, user: &UserInfo) -> Result<(), StatusError> {
-        self.admission.validate(&self.attributes(Operation::Delete, namespace, name, user), obj)
+    pub fn admit_delete(
+        &self,
+        namespace: &str,
+        name: &str,
+        obj: &Value,
+        user: &UserInfo,
+    ) -> Result<(), StatusError> {
+        self.admission.validate(
+            &self.attributes(Operation::Delete, namespace, name, user),
+            obj,
+        )
     }
 
     // ANCHOR: store_delete
-    pub fn delete(&self, namespace: &str, name: &str, opts: &DeleteOptions, user: &UserInfo) -> Result<Deleted, StatusError> {
+    pub fn delete(
+        &self,
+        namespace: &str,
+        name: &str,
+        opts: &DeleteOptions,
+        user: &UserInfo,
+    ) -> Result<Deleted, StatusError> {
         let key = self.key(namespace, name);
         let current = match self.storage.get(&key) {
             Ok(Some(kv)) => kv,
@@ -311,11 +414,17 @@ impl Store {
         let mut obj = self.decode(&current)?;
         self.check_preconditions(&obj, opts)?;
         self.admit_delete(namespace, name, &obj, user)?;
-        let has_finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        let has_finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
         if has_finalizers {
             // Graceful deletion: mark it, and whoever owns a finalizer finishes the job.
             if obj["metadata"]["deletionTimestamp"].is_null() && !opts.dry_run {
-                set_meta(&mut obj, "deletionTimestamp", Value::String(rfc3339(SystemTime::now())));
+                set_meta(
+                    &mut obj,
+                    "deletionTimestamp",
+                    Value::String(rfc3339(SystemTime::now())),
+                );
                 set_meta(&mut obj, "deletionGracePeriodSeconds", json!(0));
                 let kv = self
                     .storage
@@ -341,7 +450,13 @@ impl Store {
     // ANCHOR_END: store_delete
 
     /// Writes `obj` back over the stored version `expected` (used by finalization).
-    pub fn write_back(&self, namespace: &str, name: &str, obj: &Value, expected: Revision) -> Result<Value, StatusError> {
+    pub fn write_back(
+        &self,
+        namespace: &str,
+        name: &str,
+        obj: &Value,
+        expected: Revision,
+    ) -> Result<Value, StatusError> {
         let kv = self
             .storage
             .update(&self.key(namespace, name), Self::encode(obj), expected)
@@ -367,13 +482,19 @@ fn encode_continue(revision: Revision, start: &str) -> String {
 }
 
 /// The first key of the next page, or `None` without a token.
-fn continue_key(token: &str, prefix: &str, current: Revision) -> Result<Option<String>, StatusError> {
+fn continue_key(
+    token: &str,
+    prefix: &str,
+    current: Revision,
+) -> Result<Option<String>, StatusError> {
     use base64::Engine;
     if token.is_empty() {
         return Ok(None);
     }
     let bad = || StatusError::bad_request("continue key is not valid: the token is malformed");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     let (Some(rv), Some(start)) = (v["rv"].as_u64(), v["start"].as_str()) else {
         return Err(bad());

@@ -44,13 +44,17 @@ impl StreamBody for WatchStream {
             return None;
         }
         loop {
-            if self.lifecycle.not_accepting_new_requests.fired() || self.deadline.is_some_and(|d| Instant::now() >= d) {
+            if self.lifecycle.not_accepting_new_requests.fired()
+                || self.deadline.is_some_and(|d| Instant::now() >= d)
+            {
                 return None;
             }
             match self.watcher.next()? {
                 WatchMessage::Progress(_) => continue,
                 WatchMessage::Event(event) => {
-                    let Ok(obj) = self.rest.store().decode(&event.kv) else { continue };
+                    let Ok(obj) = self.rest.store().decode(&event.kv) else {
+                        continue;
+                    };
                     if !self.rest.store().matches(&obj, &self.opts) {
                         continue;
                     }

@@ -49,7 +49,9 @@ pub enum Outcome {
 /// The main thread's loop: relays the first stop request, ticks the heartbeat, and returns when
 /// the worker says it is done, or at a second stop request.
 pub fn control_loop(mut control: UnixStream, mut heartbeat: UnixStream) -> Outcome {
-    control.set_read_timeout(Some(HEARTBEAT)).expect("a socket takes a read timeout");
+    control
+        .set_read_timeout(Some(HEARTBEAT))
+        .expect("a socket takes a read timeout");
     let mut stops = 0;
     let mut last_tick = Instant::now();
     loop {
@@ -73,7 +75,11 @@ pub fn control_loop(mut control: UnixStream, mut heartbeat: UnixStream) -> Outco
                     }
                 }
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(e) => {
                 log::error!("control socket failed: {e}");
                 return Outcome::Forced;
@@ -109,7 +115,11 @@ pub struct Graceful {
 /// Spawns the heartbeat coroutine; `ticks` is the worker's end of the heartbeat socket.
 pub fn spawn_heartbeat(ticks: UnixStream, graceful: Graceful) {
     // SAFETY: the fd is a socket we own; may takes it over.
-    let mut ticks = unsafe { <may::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(ticks)) };
+    let mut ticks = unsafe {
+        <may::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(
+            std::os::fd::IntoRawFd::into_raw_fd(ticks),
+        )
+    };
     may::go!(move || {
         let mut shutdown_at: Option<Instant> = None;
         let mut stopped_accepting_at: Option<Instant> = None;
@@ -134,7 +144,9 @@ pub fn spawn_heartbeat(ticks: UnixStream, graceful: Graceful) {
                 // Wake the accept loop, which then sees the signal and drops the listener.
                 let _ = may::net::TcpStream::connect(graceful.listen_addr);
             }
-            let Some(stopped) = stopped_accepting_at else { continue };
+            let Some(stopped) = stopped_accepting_at else {
+                continue;
+            };
             if graceful.in_flight.count() == 0 {
                 l.in_flight_requests_drained.fire();
             }
@@ -142,7 +154,8 @@ pub fn spawn_heartbeat(ticks: UnixStream, graceful: Graceful) {
             if overdue {
                 graceful.connections.start_draining_all();
             }
-            if (l.in_flight_requests_drained.fired() || overdue) && graceful.connections.is_empty() {
+            if (l.in_flight_requests_drained.fired() || overdue) && graceful.connections.is_empty()
+            {
                 l.http_server_stopped_listening.fire();
                 let _ = (&graceful.done).write_all(&[DONE_BYTE]);
                 return;

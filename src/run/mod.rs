@@ -39,7 +39,9 @@ pub const COROUTINE_STACK_WORDS: usize = 0x4000;
 pub fn init_runtime() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        may::config().set_workers(1).set_stack_size(COROUTINE_STACK_WORDS);
+        may::config()
+            .set_workers(1)
+            .set_stack_size(COROUTINE_STACK_WORDS);
     });
 }
 // ANCHOR_END: init_runtime
@@ -53,7 +55,10 @@ pub struct ClientCredentials {
 
 /// The address clients are told to use: the advertise address, or loopback for a wildcard bind.
 fn client_host(opts: &CompletedOptions) -> IpAddr {
-    let ip = opts.generic.advertise_address.unwrap_or(opts.secure_serving.bind_address);
+    let ip = opts
+        .generic
+        .advertise_address
+        .unwrap_or(opts.secure_serving.bind_address);
     if ip.is_unspecified() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
@@ -63,7 +68,9 @@ fn client_host(opts: &CompletedOptions) -> IpAddr {
 
 /// `SecureServingOptions.MaybeDefaultWithSelfSignedCerts` and `ApplyTo`: certificates, the
 /// listener, and the admin kubeconfig pointing at it.
-fn secure_serving(opts: &CompletedOptions) -> Result<(SecureServingInfo, ClientCredentials), String> {
+fn secure_serving(
+    opts: &CompletedOptions,
+) -> Result<(SecureServingInfo, ClientCredentials), String> {
     let ss = &opts.secure_serving;
     let host = client_host(opts);
     let (cert, key, ca_file) = match (&ss.tls_cert_file, &ss.tls_private_key_file) {
@@ -73,8 +80,16 @@ fn secure_serving(opts: &CompletedOptions) -> Result<(SecureServingInfo, ClientC
             if !opts.generic.external_hostname.is_empty() {
                 dns.push(opts.generic.external_hostname.clone());
             }
-            let generated = tls::maybe_default_with_self_signed_certs(&ss.cert_dir, &[host, ss.bind_address], &dns)?;
-            (generated.serving_cert, generated.serving_key, generated.ca_cert)
+            let generated = tls::maybe_default_with_self_signed_certs(
+                &ss.cert_dir,
+                &[host, ss.bind_address],
+                &dns,
+            )?;
+            (
+                generated.serving_cert,
+                generated.serving_key,
+                generated.ca_cert,
+            )
         }
     };
     let tls = tls::server_config(&cert, &key)?;
@@ -84,8 +99,19 @@ fn secure_serving(opts: &CompletedOptions) -> Result<(SecureServingInfo, ClientC
     let admin_token = tls::admin_token(&ss.cert_dir)?;
     let url = format!("https://{}", SocketAddr::new(host, port));
     let kubeconfig = tls::write_admin_kubeconfig(&ss.cert_dir, &url, &ca_pem, &admin_token)?;
-    log::info!("serving securely on {}; kubeconfig: {}", SocketAddr::new(ss.bind_address, port), kubeconfig.display());
-    Ok((SecureServingInfo { listener, tls }, ClientCredentials { kubeconfig, ca_pem, admin_token }))
+    log::info!(
+        "serving securely on {}; kubeconfig: {}",
+        SocketAddr::new(ss.bind_address, port),
+        kubeconfig.display()
+    );
+    Ok((
+        SecureServingInfo { listener, tls },
+        ClientCredentials {
+            kubeconfig,
+            ca_pem,
+            admin_token,
+        },
+    ))
 }
 
 /// A server that is serving, and the way to stop it.
@@ -103,13 +129,20 @@ impl RunningServer {
     pub fn shutdown(mut self) -> Outcome {
         use std::io::Write;
         let _ = self.control.write_all(&[signals::SIGNAL_BYTE]);
-        self.control_loop.take().map_or(Outcome::Forced, |h| h.join().unwrap_or(Outcome::Forced))
+        self.control_loop
+            .take()
+            .map_or(Outcome::Forced, |h| h.join().unwrap_or(Outcome::Forced))
     }
 }
 
 /// Everything up to the control loop: the stages 3 to 6 of `Run`.
 /// `control` is the socket pair the control loop reads (stop requests, the worker's "done").
-fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimits, control: (UnixStream, UnixStream)) -> Result<(RunningServer, UnixStream, UnixStream), String> {
+fn start_serving(
+    opts: &CompletedOptions,
+    scheme: Arc<Scheme>,
+    limits: ConnLimits,
+    control: (UnixStream, UnixStream),
+) -> Result<(RunningServer, UnixStream, UnixStream), String> {
     init_runtime();
     let (control_read, control_write) = control;
     // Stage 6 starts early, as in kube-apiserver: the listener is bound while the config is built.
@@ -124,7 +157,14 @@ fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimit
     let prepared = prepare_run(aggregator, &config);
     // Stage 6: Run.
     let (heartbeat_main, heartbeat_worker) = UnixStream::pair().map_err(|e| e.to_string())?;
-    let wake_addr = SocketAddr::new(if addr.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { addr.ip() }, addr.port());
+    let wake_addr = SocketAddr::new(
+        if addr.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            addr.ip()
+        },
+        addr.port(),
+    );
     let graceful = Graceful {
         lifecycle: Arc::clone(&prepared.lifecycle),
         connections: Default::default(),
@@ -136,13 +176,24 @@ fn start_serving(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimit
         done: control_write.try_clone().map_err(|e| e.to_string())?,
     };
     non_blocking_run(prepared, serving, graceful, heartbeat_worker, limits);
-    let server = RunningServer { addr, credentials, control: control_write, control_loop: None };
+    let server = RunningServer {
+        addr,
+        credentials,
+        control: control_write,
+        control_loop: None,
+    };
     Ok((server, control_read, heartbeat_main))
 }
 
 // ANCHOR: non_blocking_run
 /// `NonBlockingRun`: start serving, the heartbeat, and the post-start hooks, then return.
-fn non_blocking_run(prepared: PreparedGenericAPIServer, serving: SecureServingInfo, graceful: Graceful, heartbeat: UnixStream, limits: ConnLimits) {
+fn non_blocking_run(
+    prepared: PreparedGenericAPIServer,
+    serving: SecureServingInfo,
+    graceful: Graceful,
+    heartbeat: UnixStream,
+    limits: ConnLimits,
+) {
     let connections = Arc::clone(&graceful.connections);
     let lifecycle = Arc::clone(&prepared.lifecycle);
     serve::serve(serving, prepared.handler, connections, limits, lifecycle);
@@ -162,16 +213,23 @@ pub fn run(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<Outcome, Stri
     let control = UnixStream::pair().map_err(|e| e.to_string())?;
     // Signals are routed before anything starts, so that an early SIGTERM is graceful too.
     signals::setup_signal_handler(control.1.as_raw_fd());
-    let (_server, control_read, heartbeat) = start_serving(opts, scheme, ConnLimits::default(), control)?;
+    let (_server, control_read, heartbeat) =
+        start_serving(opts, scheme, ConnLimits::default(), control)?;
     Ok(control_loop(control_read, heartbeat))
 }
 // ANCHOR_END: run
 
 /// The same server in-process, its control loop on a thread of its own: for tests and examples,
 /// which stop it with [`RunningServer::shutdown`]. `limits` lets a test shorten the idle timeout.
-pub fn start(opts: &CompletedOptions, scheme: Arc<Scheme>, limits: ConnLimits) -> Result<RunningServer, String> {
+pub fn start(
+    opts: &CompletedOptions,
+    scheme: Arc<Scheme>,
+    limits: ConnLimits,
+) -> Result<RunningServer, String> {
     let control = UnixStream::pair().map_err(|e| e.to_string())?;
     let (mut server, control_read, heartbeat) = start_serving(opts, scheme, limits, control)?;
-    server.control_loop = Some(std::thread::spawn(move || control_loop(control_read, heartbeat)));
+    server.control_loop = Some(std::thread::spawn(move || {
+        control_loop(control_read, heartbeat)
+    }));
     Ok(server)
 }

@@ -21,7 +21,9 @@ pub struct SecureServingInfo {
 
 impl SecureServingInfo {
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 }
 
@@ -34,7 +36,13 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 // ANCHOR: accept_loop
 /// Accepts connections until `not_accepting_new_requests` fires (the lifecycle then connects to
 /// us once to wake this loop up), each served in a coroutine of its own.
-pub fn serve(info: SecureServingInfo, handler: Arc<dyn Handler>, connections: Arc<Connections>, limits: ConnLimits, lifecycle: Arc<LifecycleSignals>) {
+pub fn serve(
+    info: SecureServingInfo,
+    handler: Arc<dyn Handler>,
+    connections: Arc<Connections>,
+    limits: ConnLimits,
+    lifecycle: Arc<LifecycleSignals>,
+) {
     // SAFETY: the fd comes from a listener we own and give up here.
     let listener = unsafe { may::net::TcpListener::from_raw_fd(info.listener.into_raw_fd()) };
     let tls = info.tls;
@@ -50,7 +58,11 @@ pub fn serve(info: SecureServingInfo, handler: Arc<dyn Handler>, connections: Ar
             if lifecycle.not_accepting_new_requests.fired() {
                 break;
             }
-            let (handler, connections, tls) = (Arc::clone(&handler), Arc::clone(&connections), Arc::clone(&tls));
+            let (handler, connections, tls) = (
+                Arc::clone(&handler),
+                Arc::clone(&connections),
+                Arc::clone(&tls),
+            );
             may::go!(move || serve_tls(stream, remote, tls, handler, connections, limits));
         }
         log::info!("stopped listening on {:?}", listener.local_addr());
@@ -58,7 +70,14 @@ pub fn serve(info: SecureServingInfo, handler: Arc<dyn Handler>, connections: Ar
 }
 // ANCHOR_END: accept_loop
 
-fn serve_tls(stream: may::net::TcpStream, remote: SocketAddr, tls: Arc<rustls::ServerConfig>, handler: Arc<dyn Handler>, connections: Arc<Connections>, limits: ConnLimits) {
+fn serve_tls(
+    stream: may::net::TcpStream,
+    remote: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    handler: Arc<dyn Handler>,
+    connections: Arc<Connections>,
+    limits: ConnLimits,
+) {
     let _ = stream.set_nodelay(true);
     let guard = connections.register(stream.as_raw_fd());
     let conn = match rustls::ServerConnection::new(tls) {
@@ -74,7 +93,12 @@ fn serve_tls(stream: may::net::TcpStream, remote: SocketAddr, tls: Arc<rustls::S
     // connection still handshaking would first wait to read the rest of the handshake.
     if !tls_stream.conn.is_handshaking() {
         tls_stream.conn.send_close_notify();
-        while tls_stream.conn.wants_write() && tls_stream.conn.write_tls(&mut tls_stream.sock).is_ok_and(|n| n > 0) {}
+        while tls_stream.conn.wants_write()
+            && tls_stream
+                .conn
+                .write_tls(&mut tls_stream.sock)
+                .is_ok_and(|n| n > 0)
+        {}
     }
     // Unregister before the socket closes, so the reaper never shuts down a reused fd number.
     drop(guard);

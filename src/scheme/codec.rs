@@ -30,11 +30,17 @@ pub fn negotiate(accept: Option<&str>) -> Result<Output, StatusError> {
             .filter_map(|p| p.split_once('='))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         if !matches!(media.as_str(), "application/json" | "application/*" | "*/*") {
             continue;
         }
-        let meta_group = param("g") == Some("meta.k8s.io") && matches!(param("v"), Some("v1") | Some("v1beta1"));
+        let meta_group =
+            param("g") == Some("meta.k8s.io") && matches!(param("v"), Some("v1") | Some("v1beta1"));
         match param("as") {
             None => return Ok(Output::Json),
             Some("Table") if meta_group => return Ok(Output::Table),
@@ -71,9 +77,21 @@ impl FieldValidation {
 
 /// The fields of `ObjectMeta`.
 const OBJECT_META_FIELDS: &[&str] = &[
-    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
-    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
-    "annotations", "ownerReferences", "finalizers", "managedFields",
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
 ];
 
 /// A decoded body and the warnings to send back in `Warning` headers.
@@ -93,10 +111,18 @@ pub fn decode(
     validation: FieldValidation,
 ) -> Result<Decoded, StatusError> {
     let media = content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     if !(media.is_empty() || media == "application/json") {
-        return Err(StatusError::unsupported_media_type(content_type.unwrap_or("")));
+        return Err(StatusError::unsupported_media_type(
+            content_type.unwrap_or(""),
+        ));
     }
     let mut object: Value = serde_json::from_slice(body).map_err(|e| {
         StatusError::bad_request(format!(
@@ -135,7 +161,10 @@ pub fn decode(
             )))
         }
     }
-    let warnings: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    let warnings: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
     match validation {
         FieldValidation::Strict if !warnings.is_empty() => Err(StatusError::bad_request(format!(
             "strict decoding error: {}",
@@ -185,13 +214,26 @@ mod tests {
     fn kubectl_gets_a_table_and_others_json() {
         let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
         assert_eq!(negotiate(Some(kubectl)).unwrap(), Output::Table);
-        assert_eq!(negotiate(Some("application/json, */*")).unwrap(), Output::Json);
+        assert_eq!(
+            negotiate(Some("application/json, */*")).unwrap(),
+            Output::Json
+        );
         assert_eq!(negotiate(None).unwrap(), Output::Json);
         assert_eq!(
             negotiate(Some("application/vnd.kubernetes.protobuf,application/json")).unwrap(),
             Output::Json
         );
-        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf")).unwrap_err().code(), 406);
-        assert_eq!(negotiate(Some("application/json;as=Unknown;v=v1;g=x")).unwrap_err().code(), 406);
+        assert_eq!(
+            negotiate(Some("application/vnd.kubernetes.protobuf"))
+                .unwrap_err()
+                .code(),
+            406
+        );
+        assert_eq!(
+            negotiate(Some("application/json;as=Unknown;v=v1;g=x"))
+                .unwrap_err()
+                .code(),
+            406
+        );
     }
 }

@@ -158,8 +158,11 @@ impl StatusError {
     }
 
     pub fn conflict(gr: GroupResource, name: &str, why: &str) -> StatusError {
-        StatusError::new(409, format!("Operation cannot be fulfilled on {gr} \"{name}\": {why}"))
-            .with_details("Conflict", Self::resource_details(gr, name))
+        StatusError::new(
+            409,
+            format!("Operation cannot be fulfilled on {gr} \"{name}\": {why}"),
+        )
+        .with_details("Conflict", Self::resource_details(gr, name))
     }
 
     /// `NewInvalid`: 422 naming the kind (not the resource) and every failed field.
@@ -249,11 +252,15 @@ impl std::error::Error for StatusError {}
 mod tests {
     use super::*;
 
-    const CONFIGMAPS: GroupResource = GroupResource { group: "", resource: "configmaps" };
+    const CONFIGMAPS: GroupResource = GroupResource {
+        group: "",
+        resource: "configmaps",
+    };
 
     #[test]
     fn not_found_matches_the_wire() {
-        let got = serde_json::to_value(&*StatusError::not_found(CONFIGMAPS, "does-not-exist").0).unwrap();
+        let got =
+            serde_json::to_value(&*StatusError::not_found(CONFIGMAPS, "does-not-exist").0).unwrap();
         let want: serde_json::Value = serde_json::from_str(
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
                 "message":"configmaps \"does-not-exist\" not found","reason":"NotFound",
@@ -271,15 +278,27 @@ mod tests {
             field: f.into(),
         };
         let one = StatusError::invalid("", "ConfigMap", "x", vec![cause("metadata.name")]);
-        assert_eq!(one.0.message, "ConfigMap \"x\" is invalid: metadata.name: Invalid value");
+        assert_eq!(
+            one.0.message,
+            "ConfigMap \"x\" is invalid: metadata.name: Invalid value"
+        );
         let two = StatusError::invalid("", "ConfigMap", "x", vec![cause("a"), cause("b")]);
-        assert_eq!(two.0.message, "ConfigMap \"x\" is invalid: [a: Invalid value, b: Invalid value]");
+        assert_eq!(
+            two.0.message,
+            "ConfigMap \"x\" is invalid: [a: Invalid value, b: Invalid value]"
+        );
         assert_eq!(two.code(), 422);
     }
 
     #[test]
     fn group_resources_print_like_apimachinery() {
-        let gr = GroupResource { group: "apiextensions.k8s.io", resource: "customresourcedefinitions" };
-        assert_eq!(gr.to_string(), "customresourcedefinitions.apiextensions.k8s.io");
+        let gr = GroupResource {
+            group: "apiextensions.k8s.io",
+            resource: "customresourcedefinitions",
+        };
+        assert_eq!(
+            gr.to_string(),
+            "customresourcedefinitions.apiextensions.k8s.io"
+        );
     }
 }

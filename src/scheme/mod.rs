@@ -25,7 +25,14 @@ use meta::{StatusCause, StatusError};
 
 /// The verbs of a resource that stores objects and supports every list operation.
 pub const ALL_VERBS: &[&str] = &[
-    "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
 ];
 
 /// One column of a `meta.k8s.io/v1` Table, as the Go printers declare them.

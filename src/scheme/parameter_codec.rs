@@ -118,23 +118,36 @@ impl DeleteOptions {
         let v: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| StatusError::bad_request(format!("invalid DeleteOptions body: {e}")))?;
         if !v.is_object() {
-            return Err(StatusError::bad_request("invalid DeleteOptions body: not an object"));
+            return Err(StatusError::bad_request(
+                "invalid DeleteOptions body: not an object",
+            ));
         }
         if let Some(policy) = v.get("propagationPolicy").and_then(|p| p.as_str()) {
             if !matches!(policy, "Orphan" | "Background" | "Foreground") {
-                return Err(StatusError::invalid("", "DeleteOptions", "", vec![super::invalid(
-                    "propagationPolicy",
-                    &v["propagationPolicy"],
-                    "must be one of Orphan, Background, Foreground",
-                )]));
+                return Err(StatusError::invalid(
+                    "",
+                    "DeleteOptions",
+                    "",
+                    vec![super::invalid(
+                        "propagationPolicy",
+                        &v["propagationPolicy"],
+                        "must be one of Orphan, Background, Foreground",
+                    )],
+                ));
             }
         }
-        if v.get("dryRun").and_then(|d| d.as_array()).is_some_and(|d| d.iter().any(|x| x == "All")) {
+        if v.get("dryRun")
+            .and_then(|d| d.as_array())
+            .is_some_and(|d| d.iter().any(|x| x == "All"))
+        {
             o.dry_run = true;
         }
         let pre = &v["preconditions"];
         o.precondition_uid = pre.get("uid").and_then(|x| x.as_str()).map(String::from);
-        o.precondition_resource_version = pre.get("resourceVersion").and_then(|x| x.as_str()).map(String::from);
+        o.precondition_resource_version = pre
+            .get("resourceVersion")
+            .and_then(|x| x.as_str())
+            .map(String::from);
         Ok(o)
     }
 }
@@ -144,27 +157,64 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn list_options_from_a_watch_query() {
-        let o = ListOptions::decode(&q(&[("watch", "1"), ("resourceVersion", "42"), ("timeoutSeconds", "10"), ("limit", "500")])).unwrap();
+        let o = ListOptions::decode(&q(&[
+            ("watch", "1"),
+            ("resourceVersion", "42"),
+            ("timeoutSeconds", "10"),
+            ("limit", "500"),
+        ]))
+        .unwrap();
         assert!(o.watch);
-        assert_eq!((o.resource_version.as_str(), o.timeout_seconds, o.limit), ("42", Some(10), Some(500)));
-        assert_eq!(ListOptions::decode(&q(&[("limit", "x")])).unwrap_err().code(), 400);
-        assert_eq!(ListOptions::decode(&q(&[("watch", "maybe")])).unwrap_err().code(), 400);
+        assert_eq!(
+            (o.resource_version.as_str(), o.timeout_seconds, o.limit),
+            ("42", Some(10), Some(500))
+        );
+        assert_eq!(
+            ListOptions::decode(&q(&[("limit", "x")]))
+                .unwrap_err()
+                .code(),
+            400
+        );
+        assert_eq!(
+            ListOptions::decode(&q(&[("watch", "maybe")]))
+                .unwrap_err()
+                .code(),
+            400
+        );
     }
 
     #[test]
     fn write_and_delete_options() {
-        let w = WriteOptions::decode(&q(&[("fieldManager", "kubectl-create"), ("fieldValidation", "Strict")])).unwrap();
+        let w = WriteOptions::decode(&q(&[
+            ("fieldManager", "kubectl-create"),
+            ("fieldValidation", "Strict"),
+        ]))
+        .unwrap();
         assert_eq!(w.field_validation, FieldValidation::Strict);
-        assert_eq!(WriteOptions::decode(&q(&[("fieldValidation", "Loose")])).unwrap_err().code(), 400);
+        assert_eq!(
+            WriteOptions::decode(&q(&[("fieldValidation", "Loose")]))
+                .unwrap_err()
+                .code(),
+            400
+        );
         assert!(DeleteOptions::decode(&[], br#"{"propagationPolicy":"Background"}"#).is_ok());
-        assert_eq!(DeleteOptions::decode(&[], br#"{"propagationPolicy":"Later"}"#).unwrap_err().code(), 422);
+        assert_eq!(
+            DeleteOptions::decode(&[], br#"{"propagationPolicy":"Later"}"#)
+                .unwrap_err()
+                .code(),
+            422
+        );
         assert_eq!(DeleteOptions::decode(&[], b"{").unwrap_err().code(), 400);
-        let d = DeleteOptions::decode(&[], br#"{"preconditions":{"resourceVersion":"7"}}"#).unwrap();
+        let d =
+            DeleteOptions::decode(&[], br#"{"preconditions":{"resourceVersion":"7"}}"#).unwrap();
         assert_eq!(d.precondition_resource_version.as_deref(), Some("7"));
     }
 }

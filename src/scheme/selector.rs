@@ -22,7 +22,9 @@ enum Requirement {
 pub struct LabelSelector(Vec<Requirement>);
 
 fn bad(selector: &str, why: &str) -> StatusError {
-    StatusError::bad_request(format!("unable to parse requirement: {why} in selector {selector:?}"))
+    StatusError::bad_request(format!(
+        "unable to parse requirement: {why} in selector {selector:?}"
+    ))
 }
 
 /// Splits on commas that are not inside parentheses.
@@ -46,11 +48,14 @@ fn split_top_level(s: &str) -> Vec<&str> {
 fn valid_key(k: &str) -> bool {
     !k.is_empty()
         && k.len() <= 317
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
 }
 
 fn valid_value(v: &str) -> bool {
-    v.len() <= 63 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    v.len() <= 63
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 impl LabelSelector {
@@ -68,15 +73,23 @@ impl LabelSelector {
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 Requirement::Equals(k.trim().into(), v.trim().into())
             } else if let Some((k, set)) = split_set(part, " notin ") {
-                Requirement::NotIn(k, set.ok_or_else(|| bad(text, "expected a set in parentheses"))?)
+                Requirement::NotIn(
+                    k,
+                    set.ok_or_else(|| bad(text, "expected a set in parentheses"))?,
+                )
             } else if let Some((k, set)) = split_set(part, " in ") {
-                Requirement::In(k, set.ok_or_else(|| bad(text, "expected a set in parentheses"))?)
+                Requirement::In(
+                    k,
+                    set.ok_or_else(|| bad(text, "expected a set in parentheses"))?,
+                )
             } else {
                 Requirement::Exists(part.to_string())
             };
             let (key, values): (&str, Vec<&str>) = match &req {
                 Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, vec![v.as_str()]),
-                Requirement::In(k, vs) | Requirement::NotIn(k, vs) => (k, vs.iter().map(String::as_str).collect()),
+                Requirement::In(k, vs) | Requirement::NotIn(k, vs) => {
+                    (k, vs.iter().map(String::as_str).collect())
+                }
                 Requirement::Exists(k) | Requirement::DoesNotExist(k) => (k, vec![]),
             };
             if !valid_key(key) {
@@ -115,7 +128,13 @@ fn split_set(part: &str, op: &str) -> Option<(String, Option<Vec<String>>)> {
     let set = rest
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .map(|inner| inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect());
+        .map(|inner| {
+            inner
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
+        });
     Some((k.trim().to_string(), set))
 }
 
@@ -153,7 +172,8 @@ impl FieldSelector {
     /// `metadata.name` and `metadata.namespace`); kube-apiserver answers 400 otherwise.
     pub fn check_fields(&self, supported: &[&str]) -> Result<(), StatusError> {
         for (f, _, _) in &self.0 {
-            if f != "metadata.name" && f != "metadata.namespace" && !supported.contains(&f.as_str()) {
+            if f != "metadata.name" && f != "metadata.namespace" && !supported.contains(&f.as_str())
+            {
                 return Err(StatusError::bad_request(format!(
                     "field label not supported: {f}"
                 )));
@@ -207,10 +227,26 @@ mod tests {
     #[test]
     fn field_selectors() {
         let obj = json!({"metadata": {"name": "a", "namespace": "demo"}, "type": "Opaque"});
-        assert!(FieldSelector::parse("metadata.name=a").unwrap().matches(&obj));
-        assert!(!FieldSelector::parse("metadata.namespace!=demo").unwrap().matches(&obj));
-        assert_eq!(FieldSelector::parse("metadata.name==a").unwrap().exact_match("metadata.name"), Some("a"));
+        assert!(FieldSelector::parse("metadata.name=a")
+            .unwrap()
+            .matches(&obj));
+        assert!(!FieldSelector::parse("metadata.namespace!=demo")
+            .unwrap()
+            .matches(&obj));
+        assert_eq!(
+            FieldSelector::parse("metadata.name==a")
+                .unwrap()
+                .exact_match("metadata.name"),
+            Some("a")
+        );
         assert!(FieldSelector::parse("nonsense").is_err());
-        assert_eq!(FieldSelector::parse("spec.x=1").unwrap().check_fields(&[]).unwrap_err().code(), 400);
+        assert_eq!(
+            FieldSelector::parse("spec.x=1")
+                .unwrap()
+                .check_fields(&[])
+                .unwrap_err()
+                .code(),
+            400
+        );
     }
 }

@@ -30,21 +30,43 @@ fn priority(group: &str) -> i64 {
     }
 }
 
-pub fn create_aggregator_server(config: &Config, delegate: Arc<dyn DelegationTarget>, external_address: &str) -> GenericAPIServer {
-    let mut server = GenericAPIServer::new("kube-aggregator", delegate, external_address.to_string());
+pub fn create_aggregator_server(
+    config: &Config,
+    delegate: Arc<dyn DelegationTarget>,
+    external_address: &str,
+) -> GenericAPIServer {
+    let mut server =
+        GenericAPIServer::new("kube-aggregator", delegate, external_address.to_string());
     let api_services = new_store(config, GROUP, "v1", "apiservices");
     server.install_api_group(APIGroupInfo {
         group: GROUP,
         version: "v1",
-        resources: vec![resource_handler(config, Arc::clone(&api_services) as Arc<dyn crate::registry::Rest>)],
+        resources: vec![resource_handler(
+            config,
+            Arc::clone(&api_services) as Arc<dyn crate::registry::Rest>,
+        )],
     });
-    server.handle("/apis", Arc::new(ApisHandler { api_services: Arc::clone(&api_services) }));
+    server.handle(
+        "/apis",
+        Arc::new(ApisHandler {
+            api_services: Arc::clone(&api_services),
+        }),
+    );
     // ANCHOR: autoregistration
     let group_versions = server.group_versions();
     server.add_post_start_hook("kube-apiserver-autoregistration", move || {
-        let opts = WriteOptions { dry_run: false, field_manager: "kube-aggregator".into(), field_validation: FieldValidation::Strict };
+        let opts = WriteOptions {
+            dry_run: false,
+            field_manager: "kube-aggregator".into(),
+            field_validation: FieldValidation::Strict,
+        };
         for (group, version) in &group_versions {
-            match api_services.create("", local_api_service(group, version, priority(group)), &opts, &admin_user()) {
+            match api_services.create(
+                "",
+                local_api_service(group, version, priority(group)),
+                &opts,
+                &admin_user(),
+            ) {
                 Ok(_) => log::debug!("registered local APIService {version}.{group}"),
                 Err(e) if e.code() == 409 => {}
                 Err(e) => return Err(format!("registering APIService {version}.{group}: {e}")),
@@ -76,7 +98,10 @@ fn groups_of(list: &Value) -> Vec<Value> {
     let mut groups: Vec<(i64, String, Vec<String>)> = Vec::new();
     for svc in list["items"].as_array().into_iter().flatten() {
         let spec = &svc["spec"];
-        let (Some(group), Some(version)) = (spec["group"].as_str(), spec["version"].as_str()) else { continue };
+        let (Some(group), Some(version)) = (spec["group"].as_str(), spec["version"].as_str())
+        else {
+            continue;
+        };
         if group.is_empty() {
             continue;
         }

@@ -9,8 +9,16 @@ use super::{new_store, resource_handler};
 use crate::apis::apiextensions::GROUP;
 use crate::config::Config;
 
-pub fn create_apiextensions_server(config: &Config, delegate: Arc<dyn DelegationTarget>, external_address: &str) -> GenericAPIServer {
-    let mut server = GenericAPIServer::new("apiextensions-apiserver", delegate, external_address.to_string());
+pub fn create_apiextensions_server(
+    config: &Config,
+    delegate: Arc<dyn DelegationTarget>,
+    external_address: &str,
+) -> GenericAPIServer {
+    let mut server = GenericAPIServer::new(
+        "apiextensions-apiserver",
+        delegate,
+        external_address.to_string(),
+    );
     let crds = new_store(config, GROUP, "v1", "customresourcedefinitions");
     server.install_api_group(APIGroupInfo {
         group: GROUP,

@@ -81,7 +81,11 @@ pub struct GenericAPIServer {
 // ANCHOR_END: generic_api_server
 
 impl GenericAPIServer {
-    pub fn new(name: &'static str, delegation_target: Arc<dyn DelegationTarget>, external_address: String) -> GenericAPIServer {
+    pub fn new(
+        name: &'static str,
+        delegation_target: Arc<dyn DelegationTarget>,
+        external_address: String,
+    ) -> GenericAPIServer {
         GenericAPIServer {
             name,
             api_groups: Vec::new(),
@@ -109,7 +113,11 @@ impl GenericAPIServer {
         self.paths.push((path.to_string(), true, handler));
     }
 
-    pub fn add_post_start_hook(&mut self, name: &str, run: impl Fn() -> Result<(), String> + Send + Sync + 'static) {
+    pub fn add_post_start_hook(
+        &mut self,
+        name: &str,
+        run: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+    ) {
         self.post_start_hooks.push(Arc::new(PostStartHook {
             name: name.to_string(),
             run: Box::new(run),
@@ -117,12 +125,21 @@ impl GenericAPIServer {
         }));
     }
 
-    pub fn add_health_check(&mut self, name: &str, check: impl Fn() -> Result<(), String> + Send + Sync + 'static) {
-        self.health_checks.push(Arc::new(HealthCheck { name: name.to_string(), check: Box::new(check) }));
+    pub fn add_health_check(
+        &mut self,
+        name: &str,
+        check: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        self.health_checks.push(Arc::new(HealthCheck {
+            name: name.to_string(),
+            check: Box::new(check),
+        }));
     }
 
     fn group(&self, group: &str, version: &str) -> Option<&APIGroupInfo> {
-        self.api_groups.iter().find(|g| g.group == group && g.version == version)
+        self.api_groups
+            .iter()
+            .find(|g| g.group == group && g.version == version)
     }
 
     /// The discovery documents of the groups this server owns.
@@ -135,7 +152,12 @@ impl GenericAPIServer {
                 api_resource_list("", v, &defs(g))
             }
             ["apis", group] => {
-                let versions: Vec<&str> = self.api_groups.iter().filter(|g| g.group == *group).map(|g| g.version).collect();
+                let versions: Vec<&str> = self
+                    .api_groups
+                    .iter()
+                    .filter(|g| g.group == *group)
+                    .map(|g| g.version)
+                    .collect();
                 if versions.is_empty() {
                     return None;
                 }
@@ -165,7 +187,11 @@ impl Handler for GenericAPIServer {
         let info = &req.context.request_info;
         if info.is_resource_request {
             if let Some(group) = self.group(&info.api_group, &info.api_version) {
-                return match group.resources.iter().find(|r| r.def.resource == info.resource) {
+                return match group
+                    .resources
+                    .iter()
+                    .find(|r| r.def.resource == info.resource)
+                {
                     Some(resource) => resource.serve(req),
                     None => NotFound.serve(req),
                 };
@@ -173,7 +199,12 @@ impl Handler for GenericAPIServer {
         } else if let Some(resp) = self.discovery(&req.path) {
             return resp;
         } else if let Some((_, _, handler)) = self.paths.iter().find(|(p, prefix, _)| {
-            req.path == *p || *prefix && req.path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'))
+            req.path == *p
+                || *prefix
+                    && req
+                        .path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
         }) {
             return handler.serve(req);
         }
@@ -196,7 +227,11 @@ impl DelegationTarget for GenericAPIServer {
     }
 
     fn group_versions(&self) -> Vec<(&'static str, &'static str)> {
-        let mut gvs: Vec<_> = self.api_groups.iter().map(|g| (g.group, g.version)).collect();
+        let mut gvs: Vec<_> = self
+            .api_groups
+            .iter()
+            .map(|g| (g.group, g.version))
+            .collect();
         gvs.extend(self.delegation_target.group_versions());
         gvs
     }

@@ -18,10 +18,16 @@ use crate::registry::Rest;
 use crate::scheme::codec::FieldValidation;
 use crate::scheme::parameter_codec::WriteOptions;
 
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
-pub fn create_kube_apiserver(config: &Config, delegate: Arc<dyn DelegationTarget>, external_address: &str) -> GenericAPIServer {
-    let mut server = GenericAPIServer::new("kube-apiserver", delegate, external_address.to_string());
+pub fn create_kube_apiserver(
+    config: &Config,
+    delegate: Arc<dyn DelegationTarget>,
+    external_address: &str,
+) -> GenericAPIServer {
+    let mut server =
+        GenericAPIServer::new("kube-apiserver", delegate, external_address.to_string());
     let configmaps = new_store(config, "", "v1", "configmaps");
     let namespaces = Arc::new(NamespaceRest {
         namespaces: new_store(config, "", "v1", "namespaces"),
@@ -31,7 +37,10 @@ pub fn create_kube_apiserver(config: &Config, delegate: Arc<dyn DelegationTarget
     server.install_api_group(APIGroupInfo {
         group: "",
         version: "v1",
-        resources: vec![resource_handler(config, namespaces), resource_handler(config, configmaps)],
+        resources: vec![
+            resource_handler(config, namespaces),
+            resource_handler(config, configmaps),
+        ],
     });
     let storage = Arc::clone(&config.storage);
     server.add_health_check("etcd", move || {
@@ -40,10 +49,17 @@ pub fn create_kube_apiserver(config: &Config, delegate: Arc<dyn DelegationTarget
     });
     // ANCHOR: system_namespaces
     server.add_post_start_hook("start-system-namespaces-controller", move || {
-        let opts = WriteOptions { dry_run: false, field_manager: "kube-apiserver".into(), field_validation: FieldValidation::Strict };
+        let opts = WriteOptions {
+            dry_run: false,
+            field_manager: "kube-apiserver".into(),
+            field_validation: FieldValidation::Strict,
+        };
         for name in SYSTEM_NAMESPACES {
             let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-            match namespaces_for_hook.store().create("", ns, &opts, &admin_user()) {
+            match namespaces_for_hook
+                .store()
+                .create("", ns, &opts, &admin_user())
+            {
                 Ok(_) => log::info!("created system namespace {name}"),
                 Err(e) if e.code() == 409 => {}
                 Err(e) => return Err(format!("creating namespace {name}: {e}")),

@@ -35,9 +35,17 @@ pub fn create_server_chain(config: &Config, external_address: &str) -> GenericAP
     // The end of the chain answers 404 for whatever no server claims.
     let not_found = Arc::new(NotFound);
     // apiextensions-apiserver: CustomResourceDefinitions.
-    let api_extensions = Arc::new(apiextensions::create_apiextensions_server(config, not_found, external_address));
+    let api_extensions = Arc::new(apiextensions::create_apiextensions_server(
+        config,
+        not_found,
+        external_address,
+    ));
     // kube-apiserver: the built-in groups, delegating to apiextensions.
-    let kube_apiserver = Arc::new(kubeapiserver::create_kube_apiserver(config, api_extensions, external_address));
+    let kube_apiserver = Arc::new(kubeapiserver::create_kube_apiserver(
+        config,
+        api_extensions,
+        external_address,
+    ));
     // kube-aggregator: APIServices and /apis, delegating to kube-apiserver.
     aggregator::create_aggregator_server(config, kube_apiserver, external_address)
 }
@@ -49,7 +57,12 @@ pub fn new_store(config: &Config, group: &str, version: &str, resource: &str) ->
         .scheme
         .lookup(group, version, resource)
         .unwrap_or_else(|| panic!("{group}/{version} {resource} is not in the scheme"));
-    Arc::new(Store::new(def, Arc::clone(&config.storage), &config.etcd_prefix, Arc::clone(&config.admission)))
+    Arc::new(Store::new(
+        def,
+        Arc::clone(&config.storage),
+        &config.etcd_prefix,
+        Arc::clone(&config.admission),
+    ))
 }
 
 /// A resource's handler over its REST storage.

@@ -57,7 +57,8 @@ impl Inner {
             }
         }
         self.watchers.retain(|(prefix, tx)| {
-            !event.kv.key.starts_with(prefix.as_str()) || tx.send(WatchMessage::Event(event.clone()))
+            !event.kv.key.starts_with(prefix.as_str())
+                || tx.send(WatchMessage::Event(event.clone()))
         });
     }
 
@@ -111,7 +112,12 @@ impl Storage for EmbeddedStore {
         Ok(inner.write(key, value, None))
     }
 
-    fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue, StorageError> {
+    fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: Revision,
+    ) -> Result<KeyValue, StorageError> {
         let mut inner = self.inner.lock().unwrap();
         let current = inner.data.get(key).cloned().ok_or(StorageError::NotFound)?;
         if current.mod_revision != expected {
@@ -143,7 +149,10 @@ impl Storage for EmbeddedStore {
     fn watch(&self, prefix: &str, after: Revision) -> Result<Watcher, StorageError> {
         let mut inner = self.inner.lock().unwrap();
         if after < inner.compacted {
-            let oldest = inner.history.front().map_or(inner.revision, |e| e.kv.mod_revision);
+            let oldest = inner
+                .history
+                .front()
+                .map_or(inner.revision, |e| e.kv.mod_revision);
             return Err(StorageError::Compacted {
                 requested: after,
                 oldest,
@@ -163,7 +172,11 @@ impl Storage for EmbeddedStore {
 
     fn compact(&self, revision: Revision) {
         let mut inner = self.inner.lock().unwrap();
-        while inner.history.front().is_some_and(|e| e.kv.mod_revision <= revision) {
+        while inner
+            .history
+            .front()
+            .is_some_and(|e| e.kv.mod_revision <= revision)
+        {
             inner.history.pop_front();
         }
         inner.compacted = inner.compacted.max(revision.min(inner.revision));
@@ -194,11 +207,20 @@ mod tests {
         let s = EmbeddedStore::new(100);
         let a = s.create("/a", b"1".to_vec()).unwrap();
         assert_eq!((a.create_revision, a.mod_revision), (2, 2));
-        assert_eq!(s.create("/a", b"x".to_vec()), Err(StorageError::AlreadyExists));
+        assert_eq!(
+            s.create("/a", b"x".to_vec()),
+            Err(StorageError::AlreadyExists)
+        );
         let a2 = s.update("/a", b"2".to_vec(), 2).unwrap();
         assert_eq!((a2.create_revision, a2.mod_revision), (2, 3));
-        assert!(matches!(s.update("/a", b"3".to_vec(), 2), Err(StorageError::Conflict { .. })));
-        assert!(matches!(s.delete("/a", Some(2)), Err(StorageError::Conflict { .. })));
+        assert!(matches!(
+            s.update("/a", b"3".to_vec(), 2),
+            Err(StorageError::Conflict { .. })
+        ));
+        assert!(matches!(
+            s.delete("/a", Some(2)),
+            Err(StorageError::Conflict { .. })
+        ));
         assert_eq!(s.get("/a").unwrap().unwrap().value.as_slice(), b"2");
         assert_eq!(s.delete("/a", None).unwrap().mod_revision, 4);
         assert_eq!(s.get("/a").unwrap(), None);
@@ -237,10 +259,19 @@ mod tests {
         for i in 0..5 {
             s.create(&format!("/k{i}"), vec![]).unwrap(); // revs 2..=6
         }
-        assert!(matches!(s.watch("/", 2), Err(StorageError::Compacted { requested: 2, oldest: 5 })));
+        assert!(matches!(
+            s.watch("/", 2),
+            Err(StorageError::Compacted {
+                requested: 2,
+                oldest: 5
+            })
+        ));
         assert!(s.watch("/", 4).is_ok());
         s.compact(6);
-        assert!(matches!(s.watch("/", 5), Err(StorageError::Compacted { .. })));
+        assert!(matches!(
+            s.watch("/", 5),
+            Err(StorageError::Compacted { .. })
+        ));
         assert!(s.watch("/", 6).is_ok());
     }
 

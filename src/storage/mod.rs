@@ -57,9 +57,14 @@ pub enum StorageError {
     NotFound,
     AlreadyExists,
     /// The key's modification revision was not the expected one; `current` is what is stored.
-    Conflict { current: KeyValue },
+    Conflict {
+        current: KeyValue,
+    },
     /// The requested revision is older than the oldest one still kept.
-    Compacted { requested: Revision, oldest: Revision },
+    Compacted {
+        requested: Revision,
+        oldest: Revision,
+    },
     /// The backend could not be reached or answered nonsense.
     Unavailable(String),
 }
@@ -91,7 +96,12 @@ pub trait Storage: Send + Sync {
     /// Creates `key`; fails with `AlreadyExists` if it is there.
     fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue, StorageError>;
     /// Replaces `key` if its modification revision is still `expected`.
-    fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue, StorageError>;
+    fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: Revision,
+    ) -> Result<KeyValue, StorageError>;
     /// Deletes `key` (if `expected` is given, only at that modification revision) and returns the
     /// deleted value with `mod_revision` set to the revision of the delete.
     fn delete(&self, key: &str, expected: Option<Revision>) -> Result<KeyValue, StorageError>;

@@ -131,7 +131,13 @@ mod tests {
 
     #[test]
     fn ages_read_like_kubectl() {
-        let ages = [(5, "5s"), (150, "2m30s"), (900, "15m"), (4 * 3600 + 60, "4h1m"), (3 * 86_400, "3d")];
+        let ages = [
+            (5, "5s"),
+            (150, "2m30s"),
+            (900, "15m"),
+            (4 * 3600 + 60, "4h1m"),
+            (3 * 86_400, "3d"),
+        ];
         for (secs, want) in ages {
             assert_eq!(human_duration(Duration::from_secs(secs)), want);
         }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mini_apiserver::cmd::{new_api_server_command, Command};
-use rustls::pki_types::pem::PemObject;
 use mini_apiserver::http::conn::ConnLimits;
 use mini_apiserver::run::{self, RunningServer};
+use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
 
 pub struct TestServer {
@@ -32,20 +32,28 @@ pub struct ClientResponse {
 
 impl ClientResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 fn unique_dir(name: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("mini-apiserver-test-{}-{}-{name}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "mini-apiserver-test-{}-{}-{name}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -60,7 +68,10 @@ impl TestServer {
 
     pub fn start_with_limits(name: &str, extra: &[&str], limits: ConnLimits) -> TestServer {
         let dir = unique_dir(name);
-        let mut args = vec!["--secure-port=0".to_string(), format!("--cert-dir={}", dir.join("certs").display())];
+        let mut args = vec![
+            "--secure-port=0".to_string(),
+            format!("--cert-dir={}", dir.join("certs").display()),
+        ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let opts = match new_api_server_command(args.into_iter().map(Into::into)) {
             Ok(Command::Run(opts)) => opts,
@@ -107,7 +118,9 @@ impl TestServer {
     pub fn connect(&self) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
         let tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let conn = rustls::ClientConnection::new(Arc::clone(&self.tls), "localhost".try_into().unwrap()).unwrap();
+        let conn =
+            rustls::ClientConnection::new(Arc::clone(&self.tls), "localhost".try_into().unwrap())
+                .unwrap();
         rustls::StreamOwned::new(conn, tcp)
     }
 
@@ -123,10 +136,20 @@ impl TestServer {
         out
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> ClientResponse {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> ClientResponse {
         let mut s = self.connect();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization")) {
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
             head.push_str(&format!("Authorization: Bearer {}\r\n", self.token));
         }
         for (n, v) in headers {
@@ -152,7 +175,12 @@ impl TestServer {
     }
 
     pub fn send_json(&self, method: &str, path: &str, body: &Value) -> ClientResponse {
-        self.request(method, path, &[("Content-Type", "application/json")], Some(body.to_string().as_bytes()))
+        self.request(
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            Some(body.to_string().as_bytes()),
+        )
     }
 
     /// Graceful shutdown, as SIGTERM would do it.
@@ -163,25 +191,43 @@ impl TestServer {
 
 /// Splits a whole HTTP/1.1 response, decoding a chunked body.
 pub fn parse_response(raw: &[u8]) -> ClientResponse {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v == "chunked") {
+    if headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v == "chunked")
+    {
         body = dechunk(&body);
     }
-    ClientResponse { status, headers, body }
+    ClientResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 pub fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..pos]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..pos]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             break;
         }

@@ -58,9 +58,19 @@ pub fn build_handler_chain(
     in_flight: Arc<InFlight>,
     max_requests_inflight: u32,
 ) -> Arc<dyn Handler> {
-    let h: Arc<dyn Handler> = Arc::new(WithAuthorization { authorizer, next: servers });
-    let h = Arc::new(WithMaxInFlightLimit { limit: max_requests_inflight as usize, next: h, in_flight: Arc::clone(&in_flight) });
-    let h = Arc::new(WithAuthentication { authenticator, next: h });
+    let h: Arc<dyn Handler> = Arc::new(WithAuthorization {
+        authorizer,
+        next: servers,
+    });
+    let h = Arc::new(WithMaxInFlightLimit {
+        limit: max_requests_inflight as usize,
+        next: h,
+        in_flight: Arc::clone(&in_flight),
+    });
+    let h = Arc::new(WithAuthentication {
+        authenticator,
+        next: h,
+    });
     let h = Arc::new(WithWaitGroup { in_flight, next: h });
     let h = Arc::new(WithRequestInfo { next: h });
     Arc::new(WithPanicRecovery { next: h })
@@ -84,7 +94,8 @@ impl Handler for WithPanicRecovery {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 log::error!("panic serving {method} {path}: {what}");
-                StatusError::internal("the server hit a bug while serving this request").to_response()
+                StatusError::internal("the server hit a bug while serving this request")
+                    .to_response()
             }
         }
     }
@@ -131,7 +142,8 @@ struct WithAuthentication {
 impl Handler for WithAuthentication {
     fn serve(&self, req: &mut Request) -> Response {
         let result = self.authenticator.authenticate(req);
-        req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+        req.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
         match result {
             AuthResult::User(user) => {
                 req.context.user = user;
@@ -153,7 +165,10 @@ struct WithMaxInFlightLimit {
 impl Handler for WithMaxInFlightLimit {
     fn serve(&self, req: &mut Request) -> Response {
         // The wait group already counted this request.
-        if self.limit > 0 && req.context.request_info.verb != "watch" && self.in_flight.count() > self.limit {
+        if self.limit > 0
+            && req.context.request_info.verb != "watch"
+            && self.in_flight.count() > self.limit
+        {
             return StatusError::new(429, "Too many requests, please try again later.")
                 .to_response()
                 .with_header("Retry-After", "1");
@@ -170,7 +185,9 @@ struct WithAuthorization {
 
 impl Handler for WithAuthorization {
     fn serve(&self, req: &mut Request) -> Response {
-        let decision = self.authorizer.authorize(&req.context.user, &req.context.request_info);
+        let decision = self
+            .authorizer
+            .authorize(&req.context.user, &req.context.request_info);
         match decision {
             Decision::Allow => self.next.serve(req),
             Decision::Deny(reason) => forbidden(&req.context, &reason),
@@ -188,6 +205,9 @@ fn forbidden(ctx: &RequestContext, reason: &str) -> Response {
     if !info.is_resource_request {
         return StatusError::new(403, format!("forbidden: {message}")).to_response();
     }
-    let gr = GroupResource { group: &info.api_group, resource: &info.resource };
+    let gr = GroupResource {
+        group: &info.api_group,
+        resource: &info.resource,
+    };
     StatusError::forbidden(gr, &info.name, &message).to_response()
 }

@@ -35,7 +35,11 @@ impl RequestInfo {
             verb: method.to_ascii_lowercase(),
             ..Default::default()
         };
-        let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        let segments: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         let mut parts = segments.as_slice();
         // /api/<version>/... or /apis/<group>/<version>/...; anything else is a non-resource path.
         match parts {
@@ -74,12 +78,10 @@ impl RequestInfo {
             }
             .to_string(),
         };
-        if parts.first() == Some(&"namespaces") {
-            if parts.len() > 1 {
-                info.namespace = parts[1].to_string();
-                if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2]) {
-                    parts = &parts[2..];
-                }
+        if parts.first() == Some(&"namespaces") && parts.len() > 1 {
+            info.namespace = parts[1].to_string();
+            if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2]) {
+                parts = &parts[2..];
             }
         }
         info.parts = parts.iter().map(|s| s.to_string()).collect();
@@ -96,12 +98,15 @@ impl RequestInfo {
         // A get without a name is a list, or a watch if asked; a delete without one, a collection.
         if info.name.is_empty() && info.verb == "get" {
             let query = parse_query(query);
-            let watch = query
-                .iter()
-                .any(|(k, v)| k == "watch" && matches!(v.as_str(), "" | "1" | "true" | "True" | "t"));
+            let watch = query.iter().any(|(k, v)| {
+                k == "watch" && matches!(v.as_str(), "" | "1" | "true" | "True" | "t")
+            });
             info.verb = if watch { "watch" } else { "list" }.into();
             if let Some((_, sel)) = query.iter().find(|(k, _)| k == "fieldSelector") {
-                if let Some(name) = sel.split(',').find_map(|t| t.strip_prefix("metadata.name=").or_else(|| t.strip_prefix("metadata.name=="))) {
+                if let Some(name) = sel.split(',').find_map(|t| {
+                    t.strip_prefix("metadata.name=")
+                        .or_else(|| t.strip_prefix("metadata.name=="))
+                }) {
                     info.name = name.to_string();
                 }
             }
@@ -129,16 +134,51 @@ mod tests {
 
     #[test]
     fn the_cases_of_the_go_table() {
-        assert_eq!(p("GET", "/api/v1/namespaces", ""), t("list", "", "", "namespaces", ""));
-        assert_eq!(p("GET", "/api/v1/namespaces/other", ""), t("get", "", "other", "namespaces", "other"));
-        assert_eq!(p("GET", "/api/v1/namespaces/other/configmaps/foo", ""), t("get", "", "other", "configmaps", "foo"));
-        assert_eq!(p("GET", "/api/v1/configmaps", "watch=true"), t("watch", "", "", "configmaps", ""));
-        assert_eq!(p("GET", "/api/v1/watch/namespaces/other/configmaps", ""), t("watch", "", "other", "configmaps", ""));
-        assert_eq!(p("DELETE", "/api/v1/namespaces/other/configmaps", ""), t("deletecollection", "", "other", "configmaps", ""));
-        assert_eq!(p("POST", "/apis/apps/v1/namespaces/other/deployments", ""), t("create", "apps", "other", "deployments", ""));
-        assert_eq!(p("GET", "/api/v1/namespaces/other/configmaps", "fieldSelector=metadata.name%3Dx"), t("list", "", "other", "configmaps", "x"));
+        assert_eq!(
+            p("GET", "/api/v1/namespaces", ""),
+            t("list", "", "", "namespaces", "")
+        );
+        assert_eq!(
+            p("GET", "/api/v1/namespaces/other", ""),
+            t("get", "", "other", "namespaces", "other")
+        );
+        assert_eq!(
+            p("GET", "/api/v1/namespaces/other/configmaps/foo", ""),
+            t("get", "", "other", "configmaps", "foo")
+        );
+        assert_eq!(
+            p("GET", "/api/v1/configmaps", "watch=true"),
+            t("watch", "", "", "configmaps", "")
+        );
+        assert_eq!(
+            p("GET", "/api/v1/watch/namespaces/other/configmaps", ""),
+            t("watch", "", "other", "configmaps", "")
+        );
+        assert_eq!(
+            p("DELETE", "/api/v1/namespaces/other/configmaps", ""),
+            t("deletecollection", "", "other", "configmaps", "")
+        );
+        assert_eq!(
+            p("POST", "/apis/apps/v1/namespaces/other/deployments", ""),
+            t("create", "apps", "other", "deployments", "")
+        );
+        assert_eq!(
+            p(
+                "GET",
+                "/api/v1/namespaces/other/configmaps",
+                "fieldSelector=metadata.name%3Dx"
+            ),
+            t("list", "", "other", "configmaps", "x")
+        );
         let status = RequestInfo::parse("PUT", "/api/v1/namespaces/other/status", "");
-        assert_eq!((status.resource.as_str(), status.name.as_str(), status.subresource.as_str()), ("namespaces", "other", "status"));
+        assert_eq!(
+            (
+                status.resource.as_str(),
+                status.name.as_str(),
+                status.subresource.as_str()
+            ),
+            ("namespaces", "other", "status")
+        );
         let np = RequestInfo::parse("GET", "/healthz", "");
         assert!(!np.is_resource_request);
         assert_eq!(np.verb, "get");
