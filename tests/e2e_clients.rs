@@ -124,29 +124,37 @@ fn kubectl_watch_sees_an_object_created_meanwhile() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
-    let (tx, rx) = std::sync::mpsc::channel();
+    // kubectl's output, read on a thread of its own and collected for the test to look at.
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let collector = std::sync::Arc::clone(&printed);
+    let stdout = watch.stdout.take().unwrap();
     std::thread::spawn(move || {
-        while let Some(Ok(line)) = lines.next() {
-            if tx.send(line).is_err() {
-                return;
-            }
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            collector.lock().unwrap().push(line);
         }
     });
-    // Create once kubectl has listed and is watching: retry the create until the line shows up.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = false;
+    // Create once kubectl has listed and is watching, then wait for its line.
     std::thread::sleep(Duration::from_millis(500));
     s.send_json(
         "POST",
         "/api/v1/namespaces/default/configmaps",
         &json!({"metadata": {"name": "watched"}, "data": {"a": "b"}}),
     );
-    while Instant::now() < deadline && !seen {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            seen = line.starts_with("watched");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        if printed
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("watched"))
+        {
+            break true;
         }
-    }
+        if Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let _ = watch.kill();
     let _ = watch.wait();
     assert!(
