@@ -19,6 +19,7 @@ use crate::scheme::codec::{decode, negotiate, Output};
 use crate::scheme::meta::{Status, StatusError};
 use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
 use crate::scheme::{meta_str, ResourceDef};
+use crate::server::generic::NotFound;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::Revision;
 
@@ -27,12 +28,6 @@ pub struct ResourceHandler {
     pub def: Arc<ResourceDef>,
     pub rest: Arc<dyn Rest>,
     pub lifecycle: Arc<LifecycleSignals>,
-}
-
-fn not_found_path() -> Response {
-    let mut status = Status::failure(404, "the server could not find the requested resource");
-    status.details = Some(Default::default());
-    Response::json(404, &status)
 }
 
 impl ResourceHandler {
@@ -48,7 +43,7 @@ impl ResourceHandler {
             info.namespace.is_empty() || self.def.resource == "namespaces"
         };
         if !scoped_right || !info.subresource.is_empty() || info.parts.len() > 2 {
-            return not_found_path();
+            return NotFound::response();
         }
         if !self.def.verbs.contains(&info.verb.as_str()) {
             return StatusError::method_not_supported(self.def.group_resource(), &info.verb)

@@ -100,7 +100,7 @@ impl Handler for HealthzHandler {
                     Ok(()) => Response::text(200, "ok"),
                     Err(e) => Response::text(500, format!("internal server error: {e}\n")),
                 },
-                None => crate::server::generic::NotFound.serve(req),
+                None => crate::server::generic::NotFound::response(),
             };
         }
         let excluded: Vec<String> = req

@@ -206,7 +206,7 @@ impl Handler for OpenAPIV3 {
                     },
                 )
                 .with_header("Vary", "Accept"),
-            None => crate::server::generic::NotFound.serve(req),
+            None => crate::server::generic::NotFound::response(),
         }
     }
 }

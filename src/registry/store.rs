@@ -111,8 +111,13 @@ impl Store {
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Result<Value, StatusError> {
-        match self.storage.get(&self.key(namespace, name)) {
-            Ok(Some(kv)) => self.decode(&kv),
+        self.decode(&self.current(&self.key(namespace, name), name)?)
+    }
+
+    /// The stored value at `key`, or the NotFound of `name`.
+    fn current(&self, key: &str, name: &str) -> Result<KeyValue, StatusError> {
+        match self.storage.get(key) {
+            Ok(Some(kv)) => Ok(kv),
             Ok(None) => Err(self.not_found(name)),
             Err(e) => Err(self.storage_error(name, e)),
         }
@@ -302,11 +307,7 @@ impl Store {
         };
         let key = self.key(namespace, name);
         loop {
-            let current = match self.storage.get(&key) {
-                Ok(Some(kv)) => kv,
-                Ok(None) => return Err(self.not_found(name)),
-                Err(e) => return Err(self.storage_error(name, e)),
-            };
+            let current = self.current(&key, name)?;
             if wanted.is_some_and(|w| w != current.mod_revision) {
                 return Err(self.storage_error(name, StorageError::Conflict { current }));
             }
@@ -406,11 +407,7 @@ impl Store {
         user: &UserInfo,
     ) -> Result<Deleted, StatusError> {
         let key = self.key(namespace, name);
-        let current = match self.storage.get(&key) {
-            Ok(Some(kv)) => kv,
-            Ok(None) => return Err(self.not_found(name)),
-            Err(e) => return Err(self.storage_error(name, e)),
-        };
+        let current = self.current(&key, name)?;
         let mut obj = self.decode(&current)?;
         self.check_preconditions(&obj, opts)?;
         self.admit_delete(namespace, name, &obj, user)?;

@@ -44,11 +44,18 @@ pub trait DelegationTarget: Handler {
 /// The end of the chain: `NotFoundHandler`.
 pub struct NotFound;
 
-impl Handler for NotFound {
-    fn serve(&self, _req: &mut Request) -> Response {
+impl NotFound {
+    /// The 404 for a path nothing serves, with the empty `details` kube-apiserver sends.
+    pub fn response() -> Response {
         let mut status = Status::failure(404, "the server could not find the requested resource");
         status.details = Some(Default::default());
         Response::json(404, &status)
+    }
+}
+
+impl Handler for NotFound {
+    fn serve(&self, _req: &mut Request) -> Response {
+        NotFound::response()
     }
 }
 
@@ -193,7 +200,7 @@ impl Handler for GenericAPIServer {
                     .find(|r| r.def.resource == info.resource)
                 {
                     Some(resource) => resource.serve(req),
-                    None => NotFound.serve(req),
+                    None => NotFound::response(),
                 };
             }
         } else if let Some(resp) = self.discovery(&req.path) {
