@@ -57,6 +57,44 @@ fn kubectl_everyday_commands() {
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         assert!(ns.contains(name), "{ns}");
     }
+    // The typed commands send protobuf.
+    assert!(ok(&s, &["create", "namespace", "demo"]).contains("namespace/demo created"));
+    let created = ok(
+        &s,
+        &[
+            "create",
+            "configmap",
+            "cm1",
+            "-n",
+            "demo",
+            "--from-literal=a=b",
+        ],
+    );
+    assert!(created.contains("configmap/cm1 created"), "{created}");
+    let (success, text) = kubectl(
+        &s,
+        &[
+            "create",
+            "configmap",
+            "cm1",
+            "-n",
+            "demo",
+            "--from-literal=a=b",
+        ],
+    );
+    assert!(
+        !success
+            && text
+                .contains("error: failed to create configmap: configmaps \"cm1\" already exists"),
+        "{text}"
+    );
+    assert_eq!(
+        ok(
+            &s,
+            &["get", "cm", "cm1", "-n", "demo", "-o", "jsonpath={.data.a}"]
+        ),
+        "b"
+    );
     let manifest = s.dir.join("cm.yaml");
     std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: default\ndata:\n  mode: blue\n").unwrap();
     assert!(ok(&s, &["create", "-f", manifest.to_str().unwrap()])

@@ -30,6 +30,7 @@ fn malformed_requests_never_take_the_server_down() {
         ("bad chunk size", format!("POST /api/v1/namespaces HTTP/1.1\r\n{auth}Transfer-Encoding: chunked\r\n\r\nzz\r\n").into_bytes(), 400),
         ("invalid json", format!("POST /api/v1/namespaces HTTP/1.1\r\n{auth}Content-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{{\"meta\":[").into_bytes(), 400),
         ("json array", format!("POST /api/v1/namespaces HTTP/1.1\r\n{auth}Content-Length: 2\r\nConnection: close\r\n\r\n[]").into_bytes(), 400),
+        ("truncated protobuf", format!("POST /api/v1/namespaces HTTP/1.1\r\n{auth}Content-Type: application/vnd.kubernetes.protobuf\r\nContent-Length: 6\r\nConnection: close\r\n\r\nk8s\0\n\u{7f}").into_bytes(), 400),
         ("non-utf8 header", b"GET /healthz HTTP/1.1\r\nX-Bad: \xff\xfe\r\n\r\n".to_vec(), 400),
     ];
     for (name, raw, want) in cases {

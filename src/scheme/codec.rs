@@ -1,13 +1,17 @@
 //! Reading request bodies and choosing how to write responses: what `legacyscheme.Codecs`
 //! (a `serializer.CodecFactory`) does for kube-apiserver.
 //!
-//! We speak JSON. A request may ask for the same object as a `meta.k8s.io/v1` Table (kubectl's
+//! We write JSON, and read JSON or (for the kinds kubectl's typed commands create) protobuf.
+//! A request may ask for the same object as a `meta.k8s.io/v1` Table (kubectl's
 //! human output) or as `PartialObjectMetadata`; those are views, built in `endpoints::table`.
 
 use serde_json::{Map, Value};
 
 use super::meta::StatusError;
-use super::ResourceDef;
+use super::{protobuf, ResourceDef};
+
+/// Kubernetes' protobuf media type, which kubectl's typed commands send.
+pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 
 /// What the client wants back, from its `Accept` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,17 +123,24 @@ pub fn decode(
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    if !(media.is_empty() || media == "application/json") {
-        return Err(StatusError::unsupported_media_type(
-            content_type.unwrap_or(""),
-        ));
-    }
-    let mut object: Value = serde_json::from_slice(body).map_err(|e| {
-        StatusError::bad_request(format!(
-            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
-            def.kind
-        ))
-    })?;
+    let mut object: Value = match media.as_str() {
+        "" | "application/json" => serde_json::from_slice(body).map_err(|e| {
+            StatusError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
+                def.kind
+            ))
+        })?,
+        PROTOBUF => match protobuf::decode(body) {
+            Ok(v) => v,
+            Err(protobuf::ProtobufError::Malformed(why)) => {
+                return Err(StatusError::bad_request(format!("unable to decode a protobuf {}: {why}", def.kind)))
+            }
+            Err(protobuf::ProtobufError::Unsupported(_)) => {
+                return Err(StatusError::unsupported_media_type(content_type.unwrap_or("")))
+            }
+        },
+        _ => return Err(StatusError::unsupported_media_type(content_type.unwrap_or(""))),
+    };
     let Some(fields) = object.as_object_mut() else {
         return Err(StatusError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): the body is not a JSON object",

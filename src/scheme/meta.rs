@@ -201,7 +201,7 @@ impl StatusError {
     pub fn unsupported_media_type(content_type: &str) -> StatusError {
         StatusError::new(
             415,
-            format!("the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"),
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf (got {content_type:?})"),
         )
     }
 

@@ -10,11 +10,13 @@
 //! - [`meta`]: `Status` and the API errors built from it.
 //! - [`codec`]: reading request bodies and choosing a response media type (`Codecs`).
 //! - [`parameter_codec`]: query strings to list/get/delete options (`ParameterCodec`).
+//! - [`protobuf`]: protobuf request bodies, read into JSON.
 //! - [`selector`]: label and field selectors.
 
 pub mod codec;
 pub mod meta;
 pub mod parameter_codec;
+pub mod protobuf;
 pub mod selector;
 
 use std::sync::Arc;
