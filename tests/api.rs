@@ -355,6 +355,40 @@ fn discovery_walks_the_three_servers() {
             "v1.apiregistration.k8s.io"
         ]
     );
+    // Aggregated discovery (apidiscovery.k8s.io/v2), as kubectl asks for it first.
+    let accept =
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    let aggregated = s.request("GET", "/api", &[("Accept", accept)], None);
+    assert_eq!(
+        aggregated.header("content-type"),
+        Some("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+    );
+    assert!(aggregated.header("etag").is_some());
+    let core = aggregated.json();
+    assert_eq!(core["kind"], "APIGroupDiscoveryList");
+    let cm = &core["items"][0]["versions"][0]["resources"][1];
+    assert_eq!(
+        (cm["resource"].as_str(), cm["scope"].as_str()),
+        (Some("configmaps"), Some("Namespaced"))
+    );
+    assert_eq!(
+        cm["responseKind"],
+        json!({"group": "", "version": "", "kind": "ConfigMap"})
+    );
+    let apis = s
+        .request("GET", "/apis", &[("Accept", accept)], None)
+        .json();
+    let names: Vec<&str> = apis["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["apiregistration.k8s.io", "apiextensions.k8s.io"]);
+    assert_eq!(
+        apis["items"][1]["versions"][0]["resources"][0]["resource"],
+        "customresourcedefinitions"
+    );
     // The end of the chain.
     let nowhere = s.get("/apis/nowhere.example.com/v1/things");
     assert_eq!(nowhere.status, 404);

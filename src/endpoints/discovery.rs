@@ -1,8 +1,16 @@
 //! Discovery documents: how kubectl learns which resources exist. Mirrors
 //! `k8s.io/apiserver/pkg/endpoints/discovery` (`APIVersions`, `APIGroupList`, `APIGroup`,
-//! `APIResourceList`). kubectl reads them to map `cm` to `configmaps` in `/api/v1`.
+//! `APIResourceList`) and its `aggregated` package (`APIGroupDiscoveryList`, apidiscovery v2).
+//! kubectl reads them to map `cm` to `configmaps` in `/api/v1`.
+//!
+//! kubectl asks `/api` and `/apis` for the aggregated document first: one answer with every
+//! resource of every group, instead of one request per group/version. A server that ignores
+//! the media type gets those requests instead; both work, the aggregated one is faster.
 
 use serde_json::{json, Value};
+
+use crate::http::Response;
+use crate::util::hash::fnv1a_hex;
 
 use crate::scheme::{group_version, ResourceDef};
 
@@ -58,3 +66,93 @@ pub fn api_resource_list(
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version(group, version), "resources": list})
 }
 // ANCHOR_END: api_resource_list
+
+/// The media type of the aggregated document, as kubectl asks for it and as the answer says.
+pub const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Whether the first media type of `Accept` that we serve is the aggregated document.
+pub fn wants_aggregated(accept: Option<&str>) -> bool {
+    for candidate in accept.unwrap_or("").split(',') {
+        let mut parts = candidate.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("");
+        if !matches!(media, "application/json" | "application/*" | "*/*") {
+            continue;
+        }
+        let params: Vec<&str> = parts.collect();
+        if params.is_empty() {
+            return false;
+        }
+        let has = |p: &str| params.contains(&p);
+        if has("g=apidiscovery.k8s.io") && has("v=v2") && has("as=APIGroupDiscoveryList") {
+            return true;
+        }
+    }
+    false
+}
+
+// ANCHOR: aggregated_discovery
+/// One group of the aggregated document: its versions, each with every resource.
+/// `responseKind` leaves group and version empty, meaning "this group/version", as kube does.
+pub fn api_group_discovery(
+    group: &str,
+    versions: &[(&str, Vec<std::sync::Arc<ResourceDef>>)],
+) -> Value {
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|(version, resources)| {
+            let resources: Vec<Value> = resources
+                .iter()
+                .map(|r| {
+                    let mut entry = json!({
+                        "resource": r.resource,
+                        "responseKind": {"group": "", "version": "", "kind": r.kind},
+                        "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+                        "singularResource": r.singular,
+                        "verbs": r.verbs,
+                    });
+                    if !r.short_names.is_empty() {
+                        entry["shortNames"] = json!(r.short_names);
+                    }
+                    if !r.categories.is_empty() {
+                        entry["categories"] = json!(r.categories);
+                    }
+                    entry
+                })
+                .collect();
+            json!({"version": version, "resources": resources, "freshness": "Current"})
+        })
+        .collect();
+    let metadata = if group.is_empty() {
+        json!({})
+    } else {
+        json!({"name": group})
+    };
+    json!({"metadata": metadata, "versions": versions})
+}
+
+/// The `APIGroupDiscoveryList` response, with the `ETag` and `Vary` kube-apiserver sends.
+pub fn aggregated_response(items: Vec<Value>) -> Response {
+    let body = json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items});
+    let bytes = serde_json::to_vec(&body).expect("discovery serializes");
+    let etag = format!("\"{}\"", fnv1a_hex(&bytes));
+    Response::bytes(200, AGGREGATED, bytes)
+        .with_header("Cache-Control", "public")
+        .with_header("Etag", etag)
+        .with_header("Vary", "Accept")
+}
+// ANCHOR_END: aggregated_discovery
+
+#[cfg(test)]
+mod tests {
+    use super::wants_aggregated;
+
+    #[test]
+    fn kubectl_asks_for_the_aggregated_document_first() {
+        let kubectl =
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+        assert!(wants_aggregated(Some(kubectl)));
+        assert!(!wants_aggregated(Some("application/json, */*")));
+        assert!(!wants_aggregated(None));
+        assert!(!wants_aggregated(Some("application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")));
+    }
+}

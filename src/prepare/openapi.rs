@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::http::{Handler, Request, Response};
 use crate::scheme::{group_version, ResourceDef, Scheme};
+use crate::util::hash::fnv1a_hex;
 
 /// The path of a group/version's document below `/openapi/v3/`: `api/v1`, `apis/apps/v1`.
 fn doc_path(group: &str, version: &str) -> String {
@@ -20,16 +21,6 @@ fn doc_path(group: &str, version: &str) -> String {
     } else {
         format!("apis/{group}/{version}")
     }
-}
-
-/// FNV-1a, 64 bits: the hash in `?hash=` only has to change when the document does.
-fn fnv1a(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016X}")
 }
 
 fn query_param(name: &str, type_: &str) -> Value {
@@ -175,7 +166,7 @@ impl OpenAPIV3 {
                 &scheme.resources_of(group, version),
             ))
             .expect("documents serialize");
-            let hash = fnv1a(&body);
+            let hash = fnv1a_hex(&body);
             index.insert(
                 path.clone(),
                 json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),

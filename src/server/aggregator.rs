@@ -15,11 +15,14 @@ use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{new_store, resource_handler};
 use crate::apis::apiregistration::{local_api_service, GROUP};
 use crate::config::{admin_user, Config};
-use crate::endpoints::discovery::{api_group, api_group_list};
+use crate::endpoints::discovery::{
+    aggregated_response, api_group, api_group_discovery, api_group_list, wants_aggregated,
+};
 use crate::http::{Handler, Request, Response};
 use crate::registry::store::Store;
 use crate::scheme::codec::FieldValidation;
 use crate::scheme::parameter_codec::{ListOptions, WriteOptions};
+use crate::scheme::Scheme;
 
 /// kube-aggregator's `apiVersionPriorities`: the order of groups in `/apis`.
 fn priority(group: &str) -> i64 {
@@ -50,6 +53,7 @@ pub fn create_aggregator_server(
         "/apis",
         Arc::new(ApisHandler {
             api_services: Arc::clone(&api_services),
+            scheme: Arc::clone(&config.scheme),
         }),
     );
     // ANCHOR: autoregistration
@@ -81,20 +85,43 @@ pub fn create_aggregator_server(
 /// `/apis` (exactly): the groups of every APIService, highest priority first.
 struct ApisHandler {
     api_services: Arc<Store>,
+    scheme: Arc<Scheme>,
 }
 
+// ANCHOR: apis_handler
 impl Handler for ApisHandler {
-    fn serve(&self, _req: &mut Request) -> Response {
-        match self.api_services.list("", &ListOptions::default()) {
-            Ok(list) => Response::json(200, &api_group_list(groups_of(&list))),
-            Err(e) => e.to_response(),
+    fn serve(&self, req: &mut Request) -> Response {
+        let list = match self.api_services.list("", &ListOptions::default()) {
+            Ok(list) => list,
+            Err(e) => return e.to_response(),
+        };
+        let groups = groups_of(&list);
+        if wants_aggregated(req.header("accept")) {
+            // Every resource of every group in one answer, from the kinds the scheme registered.
+            let items = groups
+                .iter()
+                .map(|(group, versions)| {
+                    let versions: Vec<_> = versions
+                        .iter()
+                        .map(|v| (v.as_str(), self.scheme.resources_of(group, v)))
+                        .collect();
+                    api_group_discovery(group, &versions)
+                })
+                .collect();
+            return aggregated_response(items);
         }
+        let groups = groups
+            .iter()
+            .map(|(g, vs)| api_group(g, &vs.iter().map(String::as_str).collect::<Vec<_>>()))
+            .collect();
+        Response::json(200, &api_group_list(groups)).with_header("Vary", "Accept")
     }
 }
+// ANCHOR_END: apis_handler
 
 /// Groups (not the legacy core group, which lives at `/api`) with their versions, ordered by
 /// `groupPriorityMinimum`, then name.
-fn groups_of(list: &Value) -> Vec<Value> {
+fn groups_of(list: &Value) -> Vec<(String, Vec<String>)> {
     let mut groups: Vec<(i64, String, Vec<String>)> = Vec::new();
     for svc in list["items"].as_array().into_iter().flatten() {
         let spec = &svc["spec"];
@@ -112,8 +139,5 @@ fn groups_of(list: &Value) -> Vec<Value> {
         }
     }
     groups.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    groups
-        .iter()
-        .map(|(_, g, vs)| api_group(g, &vs.iter().map(String::as_str).collect::<Vec<_>>()))
-        .collect()
+    groups.into_iter().map(|(_, g, vs)| (g, vs)).collect()
 }

@@ -7,7 +7,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::endpoints::discovery::{api_group, api_resource_list, api_versions};
+use crate::endpoints::discovery::{
+    aggregated_response, api_group, api_group_discovery, api_resource_list, api_versions,
+    wants_aggregated,
+};
 use crate::endpoints::handlers::ResourceHandler;
 use crate::http::{Handler, Request, Response};
 use crate::scheme::meta::Status;
@@ -150,9 +153,16 @@ impl GenericAPIServer {
     }
 
     /// The discovery documents of the groups this server owns.
-    fn discovery(&self, path: &str) -> Option<Response> {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    fn discovery(&self, req: &Request) -> Option<Response> {
+        let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         let body = match segments.as_slice() {
+            ["api"] if wants_aggregated(req.header("accept")) => {
+                let core = self.group("", "v1")?;
+                return Some(aggregated_response(vec![api_group_discovery(
+                    "",
+                    &[("v1", defs(core))],
+                )]));
+            }
             ["api"] if self.group("", "v1").is_some() => api_versions(&self.external_address),
             ["api", v] => {
                 let g = self.group("", v)?;
@@ -203,7 +213,7 @@ impl Handler for GenericAPIServer {
                     None => NotFound::response(),
                 };
             }
-        } else if let Some(resp) = self.discovery(&req.path) {
+        } else if let Some(resp) = self.discovery(req) {
             return resp;
         } else if let Some((_, _, handler)) = self.paths.iter().find(|(p, prefix, _)| {
             req.path == *p
