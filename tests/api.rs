@@ -224,13 +224,32 @@ fn patches_selectors_and_pages() {
         patched.json()["metadata"]["labels"],
         json!({"tier": "web", "note": "x"})
     );
-    let json_patch = s.request(
+    let json = |body: &str| {
+        s.request(
+            "PATCH",
+            &format!("{base}/a"),
+            &[("Content-Type", "application/json-patch+json")],
+            Some(body.as_bytes()),
+        )
+    };
+    let patched = json(
+        r#"[{"op":"add","path":"/data/j","value":"p"},{"op":"remove","path":"/metadata/labels/note"}]"#,
+    );
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    assert_eq!(patched.json()["data"], json!({"k": "v", "j": "p"}));
+    assert_eq!(patched.json()["metadata"]["labels"], json!({"tier": "web"}));
+    assert_eq!(
+        json(r#"[{"op":"test","path":"/data/j","value":"other"}]"#).status,
+        422
+    );
+    assert_eq!(json(r#"{"op":"add"}"#).status, 400);
+    let yaml_patch = s.request(
         "PATCH",
         &format!("{base}/a"),
-        &[("Content-Type", "application/json-patch+json")],
-        Some(b"[]"),
+        &[("Content-Type", "application/yaml")],
+        Some(b"a: b"),
     );
-    assert_eq!(json_patch.status, 415);
+    assert_eq!(yaml_patch.status, 415);
 
     let names = |path: &str| -> Vec<String> {
         s.get(path).json()["items"]

@@ -132,6 +132,30 @@ fn kubectl_everyday_commands() {
             r#"{"data":{"extra":"1"}}"#,
         ],
     );
+    ok(
+        &s,
+        &[
+            "patch",
+            "cm",
+            "app-config",
+            "--type=json",
+            "-p",
+            r#"[{"op":"add","path":"/data/jsonpatched","value":"yes"}]"#,
+        ],
+    );
+    assert_eq!(
+        ok(
+            &s,
+            &[
+                "get",
+                "cm",
+                "app-config",
+                "-o",
+                "jsonpath={.data.jsonpatched}"
+            ]
+        ),
+        "yes"
+    );
     let selected = ok(&s, &["get", "cm", "-l", "tier=web", "-o", "name"]);
     assert_eq!(selected.trim(), "configmap/app-config");
     assert!(ok(&s, &["apply", "-f", manifest.to_str().unwrap()]).contains("configured"));

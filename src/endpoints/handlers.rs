@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::patch::merge_patch;
+use super::patch::{json_patch, merge_patch, JsonPatchError};
 use super::table::{
     partial_object_metadata, partial_object_metadata_list, to_table, IncludeObject,
 };
@@ -158,32 +158,47 @@ impl ResourceHandler {
     }
 
     // ANCHOR: patch
-    /// `PATCH` with a merge patch (or a strategic merge patch, the same for our kinds): applied to
-    /// the stored object, then written as an update that must find the object unchanged.
+    /// `PATCH`: a JSON patch, or a merge patch (a strategic merge patch is the same for our
+    /// kinds), applied to the stored object and then written as an update that must find the
+    /// object unchanged.
     fn patch(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
         let content_type = req.header("content-type").unwrap_or("");
         let media = content_type.split(';').next().unwrap_or("").trim();
-        if !matches!(
-            media,
-            "application/merge-patch+json" | "application/strategic-merge-patch+json"
-        ) {
-            return Err(StatusError::new(
-                415,
-                format!("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got {media:?})"),
-            ));
-        }
+        let json_patch_type = match media {
+            "application/json-patch+json" => true,
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => false,
+            _ => {
+                return Err(StatusError::new(
+                    415,
+                    format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {media:?})"),
+                ))
+            }
+        };
         let opts = WriteOptions::decode(&req.query_pairs())?;
         let patch: Value = serde_json::from_slice(&req.body)
             .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
-        if !patch.is_object() {
+        let store = self.rest.store();
+        let mut obj = store.get(namespace, name)?;
+        let stored_rv = meta_str(&obj, "resourceVersion").to_string();
+        if json_patch_type {
+            json_patch(&mut obj, &patch).map_err(|e| match e {
+                JsonPatchError::Malformed(why) => {
+                    StatusError::bad_request(format!("error decoding patch: {why}"))
+                }
+                JsonPatchError::Failed(why) => StatusError::new(
+                    422,
+                    format!(
+                        "the server rejected our request due to an error in our request: {why}"
+                    ),
+                ),
+            })?;
+        } else if patch.is_object() {
+            merge_patch(&mut obj, &patch);
+        } else {
             return Err(StatusError::bad_request(
                 "error decoding patch: a merge patch must be a JSON object",
             ));
         }
-        let store = self.rest.store();
-        let mut obj = store.get(namespace, name)?;
-        let stored_rv = meta_str(&obj, "resourceVersion").to_string();
-        merge_patch(&mut obj, &patch);
         // The patch may name a resourceVersion to insist on; otherwise the one we patched.
         if meta_str(&obj, "resourceVersion").is_empty() {
             crate::scheme::set_meta(&mut obj, "resourceVersion", Value::String(stored_rv));

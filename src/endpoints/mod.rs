@@ -7,7 +7,7 @@
 //! - [`handlers`]: one function per verb, from request to response.
 //! - [`discovery`]: `/api`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`.
 //! - [`table`]: the Table and PartialObjectMetadata views.
-//! - [`patch`]: JSON merge patch.
+//! - [`patch`]: JSON merge patch and JSON patch.
 
 pub mod discovery;
 pub mod handlers;
