@@ -468,3 +468,37 @@ fn crds_and_apiservices_are_validated() {
     assert_eq!(refused.json()["details"]["group"], "apiextensions.k8s.io");
     s.stop();
 }
+
+#[test]
+fn secrets_fold_string_data_and_refuse_bad_base64() {
+    let s = TestServer::start("secrets", &[]);
+    let base = "/api/v1/namespaces/default/secrets";
+    let created = s.send_json(
+        "POST",
+        base,
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s1"},
+                "data": {"a": "b2xk"}, "stringData": {"a": "new", "b": "plain"}}),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let obj = created.json();
+    assert_eq!(obj["type"], "Opaque");
+    assert_eq!(obj["data"], json!({"a": "bmV3", "b": "cGxhaW4="}));
+    assert!(obj.get("stringData").is_none());
+
+    let bad = s.send_json(
+        "POST",
+        base,
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s2"},
+                "data": {"a": "not base64!"}}),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.text());
+    assert_eq!(bad.json()["details"]["causes"][0]["field"], "data[a]");
+    assert_eq!(s.get(&format!("{base}/s2")).status, 404);
+
+    let mut retyped = obj.clone();
+    retyped["type"] = json!("kubernetes.io/tls");
+    let refused = s.send_json("PUT", &format!("{base}/s1"), &retyped);
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(s.get(&format!("{base}/s1")).json()["type"], "Opaque");
+    s.stop();
+}

@@ -165,6 +165,27 @@ fn kubectl_everyday_commands() {
         !success && text.contains("Error from server (NotFound): configmaps \"nope\" not found"),
         "{text}"
     );
+    // Secrets: kubectl sends protobuf; `data` comes back base64, the table shows Type and Data.
+    assert!(ok(
+        &s,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "s1",
+            "--from-literal=user=admin"
+        ]
+    )
+    .contains("secret/s1 created"));
+    assert_eq!(
+        ok(&s, &["get", "secret", "s1", "-o", "jsonpath={.data.user}"]),
+        "YWRtaW4="
+    );
+    let table = ok(&s, &["get", "secrets"]);
+    assert!(
+        table.contains("TYPE") && table.contains("Opaque") && table.contains("s1"),
+        "{table}"
+    );
     assert!(ok(&s, &["delete", "cm", "app-config"]).contains("deleted"));
     assert!(ok(&s, &["get", "cm"]).contains("No resources found"));
     assert!(ok(&s, &["api-resources"]).contains("configmaps"));

@@ -1,7 +1,7 @@
 //! The API groups and their kinds (book chapter 1): each group module has an `add_to_scheme`
 //! that registers its kinds, as each Go API package's `AddToScheme` does.
 //!
-//! - [`core`]: the legacy group (`/api/v1`): Namespace, ConfigMap.
+//! - [`core`]: the legacy group (`/api/v1`): Namespace, ConfigMap, Secret.
 //! - [`apiextensions`]: `apiextensions.k8s.io/v1` CustomResourceDefinition.
 //! - [`apiregistration`]: `apiregistration.k8s.io/v1` APIService.
 //! - [`validation`]: the name and metadata rules every kind shares (`ValidateObjectMeta`).

@@ -81,6 +81,14 @@ const CONFIG_MAP: &[Field] = &[
     f(4, "immutable", Kind::Bool),
 ];
 
+const SECRET: &[Field] = &[
+    f(1, "metadata", Kind::Message(OBJECT_META)),
+    f(2, "data", Kind::MapStrBytes),
+    f(3, "type", Kind::Str),
+    f(4, "stringData", Kind::MapStrStr),
+    f(5, "immutable", Kind::Bool),
+];
+
 const NAMESPACE: &[Field] = &[
     f(1, "metadata", Kind::Message(OBJECT_META)),
     f(
@@ -101,6 +109,7 @@ fn schema_of(api_version: &str, kind: &str) -> Option<&'static [Field]> {
     match (api_version, kind) {
         ("v1", "ConfigMap") => Some(CONFIG_MAP),
         ("v1", "Namespace") => Some(NAMESPACE),
+        ("v1", "Secret") => Some(SECRET),
         _ => None,
     }
 }

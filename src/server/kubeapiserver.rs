@@ -29,9 +29,10 @@ pub fn create_kube_apiserver(
     let mut server =
         GenericAPIServer::new("kube-apiserver", delegate, external_address.to_string());
     let configmaps = new_store(config, "", "v1", "configmaps");
+    let secrets = new_store(config, "", "v1", "secrets");
     let namespaces = Arc::new(NamespaceRest {
         namespaces: new_store(config, "", "v1", "namespaces"),
-        namespaced: vec![Arc::clone(&configmaps)],
+        namespaced: vec![Arc::clone(&configmaps), Arc::clone(&secrets)],
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
     server.install_api_group(APIGroupInfo {
@@ -40,6 +41,7 @@ pub fn create_kube_apiserver(
         resources: vec![
             resource_handler(config, namespaces),
             resource_handler(config, configmaps),
+            resource_handler(config, secrets),
         ],
     });
     let storage = Arc::clone(&config.storage);

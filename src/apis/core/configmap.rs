@@ -1,112 +1,15 @@
-//! The legacy core group, served at `/api/v1`: Namespace and ConfigMap.
-//!
-//! Mirrors `pkg/apis/core` (types, defaulting), `pkg/apis/core/validation` and the strategies in
-//! `pkg/registry/core/namespace` and `pkg/registry/core/configmap`.
-
-use std::sync::Arc;
+//! ConfigMap: `pkg/apis/core/validation.ValidateConfigMap` and the `configmap` strategy.
 
 use serde_json::{json, Value};
 
-use super::validation::NameRule;
-use super::{age_cell, AGE_COLUMN};
+use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
-
-// ANCHOR: add_to_scheme
-/// Registers the core kinds: `core.AddToScheme` in kube-apiserver.
-pub fn add_to_scheme(scheme: &mut Scheme) {
-    scheme.add_known_type(ResourceDef {
-        group: "",
-        version: "v1",
-        kind: "Namespace",
-        resource: "namespaces",
-        singular: "namespace",
-        namespaced: false,
-        short_names: &["ns"],
-        categories: &[],
-        verbs: &[
-            "create", "delete", "get", "list", "patch", "update", "watch",
-        ],
-        fields: &["metadata", "spec", "status"],
-        strategy: Arc::new(NamespaceStrategy),
-    });
-    scheme.add_known_type(ResourceDef {
-        group: "",
-        version: "v1",
-        kind: "ConfigMap",
-        resource: "configmaps",
-        singular: "configmap",
-        namespaced: true,
-        short_names: &["cm"],
-        categories: &[],
-        verbs: ALL_VERBS,
-        fields: &["metadata", "data", "binaryData", "immutable"],
-        strategy: Arc::new(ConfigMapStrategy),
-    });
-}
-// ANCHOR_END: add_to_scheme
-
-/// The finalizer that keeps a deleted namespace until its contents are gone.
-pub const NAMESPACE_FINALIZER: &str = "kubernetes";
-
-pub struct NamespaceStrategy;
-
-impl Strategy for NamespaceStrategy {
-    fn name_rule(&self) -> NameRule {
-        NameRule::Label
-    }
-
-    // ANCHOR: namespace_prepare
-    fn prepare_for_create(&self, obj: &mut Value) {
-        // Like kube-apiserver: every namespace starts Active, carries the "kubernetes" finalizer,
-        // and is labelled with its own name so that selectors can pick namespaces by name.
-        obj["spec"] = json!({ "finalizers": [NAMESPACE_FINALIZER] });
-        obj["status"] = json!({ "phase": "Active" });
-        let name = obj["metadata"]["name"].clone();
-        if !obj["metadata"]["labels"].is_object() {
-            obj["metadata"]["labels"] = json!({});
-        }
-        obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
-    }
-    // ANCHOR_END: namespace_prepare
-
-    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        // Status and finalizers change only through the server's own deletion path.
-        new["status"] = old["status"].clone();
-        new["spec"] = old["spec"].clone();
-        let name = old["metadata"]["name"].clone();
-        if !new["metadata"]["labels"].is_object() {
-            new["metadata"]["labels"] = json!({});
-        }
-        new["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
-    }
-
-    fn validate(&self, _obj: &Value) -> Vec<StatusCause> {
-        Vec::new()
-    }
-
-    fn table_columns(&self) -> Vec<TableColumn> {
-        vec![
-            TableColumn {
-                name: "Status",
-                type_: "string",
-                format: "",
-                description: "The lifecycle phase of the namespace: Active or Terminating.",
-                priority: 0,
-            },
-            AGE_COLUMN,
-        ]
-    }
-
-    fn table_cells(&self, obj: &Value) -> Vec<Value> {
-        vec![obj["status"]["phase"].clone(), age_cell(obj)]
-    }
-}
+use crate::scheme::{invalid, Strategy, TableColumn};
 
 pub struct ConfigMapStrategy;
 
 /// `IsConfigMapKey`: what a key of `data` or `binaryData` may be.
-fn config_map_key_error(key: &str) -> Option<&'static str> {
+pub(super) fn config_map_key_error(key: &str) -> Option<&'static str> {
     if key.len() > 253 {
         return Some("must be no more than 253 characters");
     }
@@ -124,7 +27,7 @@ fn config_map_key_error(key: &str) -> Option<&'static str> {
 }
 
 /// kube-apiserver's limit on the data a ConfigMap holds (`MaxSecretSize`, 1 MiB).
-const MAX_CONFIG_MAP_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_CONFIG_MAP_BYTES: usize = 1024 * 1024;
 
 impl Strategy for ConfigMapStrategy {
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
@@ -217,7 +120,7 @@ impl Strategy for ConfigMapStrategy {
     }
 }
 
-fn base64_decoded_len(s: &str) -> Option<usize> {
+pub(super) fn base64_decoded_len(s: &str) -> Option<usize> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(s)
@@ -255,18 +158,6 @@ mod tests {
         assert_eq!(
             s.validate_update(&json!({"data": {"a": "1"}}), &old)[0].field,
             "immutable"
-        );
-    }
-
-    #[test]
-    fn namespaces_start_active_and_labelled() {
-        let mut ns = json!({"metadata": {"name": "demo"}});
-        NamespaceStrategy.prepare_for_create(&mut ns);
-        assert_eq!(ns["status"]["phase"], "Active");
-        assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
-        assert_eq!(
-            ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
-            "demo"
         );
     }
 }

@@ -1,0 +1,67 @@
+//! The legacy core group, served at `/api/v1` (book chapter 1). Mirrors `pkg/apis/core`
+//! (types, defaulting), `pkg/apis/core/validation` and the strategies in `pkg/registry/core/*`,
+//! one module per kind:
+//!
+//! - [`namespace`] holds Namespace;
+//! - [`configmap`] holds ConfigMap;
+//! - [`secret`] holds Secret.
+
+pub mod configmap;
+pub mod namespace;
+pub mod secret;
+
+use std::sync::Arc;
+
+use crate::scheme::{ResourceDef, Scheme, ALL_VERBS};
+use configmap::ConfigMapStrategy;
+use namespace::NamespaceStrategy;
+use secret::SecretStrategy;
+
+pub use namespace::NAMESPACE_FINALIZER;
+
+// ANCHOR: add_to_scheme
+/// Registers the core kinds: `core.AddToScheme` in kube-apiserver.
+pub fn add_to_scheme(scheme: &mut Scheme) {
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        resource: "namespaces",
+        singular: "namespace",
+        namespaced: false,
+        short_names: &["ns"],
+        categories: &[],
+        verbs: &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+        fields: &["metadata", "spec", "status"],
+        strategy: Arc::new(NamespaceStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        resource: "configmaps",
+        singular: "configmap",
+        namespaced: true,
+        short_names: &["cm"],
+        categories: &[],
+        verbs: ALL_VERBS,
+        fields: &["metadata", "data", "binaryData", "immutable"],
+        strategy: Arc::new(ConfigMapStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "Secret",
+        resource: "secrets",
+        singular: "secret",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        verbs: ALL_VERBS,
+        fields: &["metadata", "data", "stringData", "type", "immutable"],
+        strategy: Arc::new(SecretStrategy),
+    });
+}
+// ANCHOR_END: add_to_scheme
