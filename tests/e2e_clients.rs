@@ -186,6 +186,12 @@ fn kubectl_everyday_commands() {
         table.contains("TYPE") && table.contains("Opaque") && table.contains("s1"),
         "{table}"
     );
+    assert!(ok(&s, &["create", "serviceaccount", "robot"]).contains("serviceaccount/robot created"));
+    let accounts = ok(&s, &["get", "sa"]);
+    assert!(
+        accounts.contains("SECRETS") && accounts.contains("robot"),
+        "{accounts}"
+    );
     assert!(ok(&s, &["delete", "cm", "app-config"]).contains("deleted"));
     assert!(ok(&s, &["get", "cm"]).contains("No resources found"));
     assert!(ok(&s, &["api-resources"]).contains("configmaps"));

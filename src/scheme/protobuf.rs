@@ -89,6 +89,27 @@ const SECRET: &[Field] = &[
     f(5, "immutable", Kind::Bool),
 ];
 
+const SERVICE_ACCOUNT: &[Field] = &[
+    f(1, "metadata", Kind::Message(OBJECT_META)),
+    f(2, "secrets", Kind::RepeatedMessage(OBJECT_REFERENCE)),
+    f(
+        3,
+        "imagePullSecrets",
+        Kind::RepeatedMessage(&[f(1, "name", Kind::Str)]),
+    ),
+    f(4, "automountServiceAccountToken", Kind::Bool),
+];
+
+const OBJECT_REFERENCE: &[Field] = &[
+    f(1, "kind", Kind::Str),
+    f(2, "namespace", Kind::Str),
+    f(3, "name", Kind::Str),
+    f(4, "uid", Kind::Str),
+    f(5, "apiVersion", Kind::Str),
+    f(6, "resourceVersion", Kind::Str),
+    f(7, "fieldPath", Kind::Str),
+];
+
 const NAMESPACE: &[Field] = &[
     f(1, "metadata", Kind::Message(OBJECT_META)),
     f(
@@ -110,6 +131,7 @@ fn schema_of(api_version: &str, kind: &str) -> Option<&'static [Field]> {
         ("v1", "ConfigMap") => Some(CONFIG_MAP),
         ("v1", "Namespace") => Some(NAMESPACE),
         ("v1", "Secret") => Some(SECRET),
+        ("v1", "ServiceAccount") => Some(SERVICE_ACCOUNT),
         _ => None,
     }
 }

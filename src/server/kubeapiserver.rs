@@ -30,9 +30,14 @@ pub fn create_kube_apiserver(
         GenericAPIServer::new("kube-apiserver", delegate, external_address.to_string());
     let configmaps = new_store(config, "", "v1", "configmaps");
     let secrets = new_store(config, "", "v1", "secrets");
+    let service_accounts = new_store(config, "", "v1", "serviceaccounts");
     let namespaces = Arc::new(NamespaceRest {
         namespaces: new_store(config, "", "v1", "namespaces"),
-        namespaced: vec![Arc::clone(&configmaps), Arc::clone(&secrets)],
+        namespaced: vec![
+            Arc::clone(&configmaps),
+            Arc::clone(&secrets),
+            Arc::clone(&service_accounts),
+        ],
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
     server.install_api_group(APIGroupInfo {
@@ -42,6 +47,7 @@ pub fn create_kube_apiserver(
             resource_handler(config, namespaces),
             resource_handler(config, configmaps),
             resource_handler(config, secrets),
+            resource_handler(config, service_accounts),
         ],
     });
     let storage = Arc::clone(&config.storage);

@@ -4,11 +4,13 @@
 //!
 //! - [`namespace`] holds Namespace;
 //! - [`configmap`] holds ConfigMap;
-//! - [`secret`] holds Secret.
+//! - [`secret`] holds Secret;
+//! - [`serviceaccount`] holds ServiceAccount.
 
 pub mod configmap;
 pub mod namespace;
 pub mod secret;
+pub mod serviceaccount;
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use crate::scheme::{ResourceDef, Scheme, ALL_VERBS};
 use configmap::ConfigMapStrategy;
 use namespace::NamespaceStrategy;
 use secret::SecretStrategy;
+use serviceaccount::ServiceAccountStrategy;
 
 pub use namespace::NAMESPACE_FINALIZER;
 
@@ -62,6 +65,24 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         verbs: ALL_VERBS,
         fields: &["metadata", "data", "stringData", "type", "immutable"],
         strategy: Arc::new(SecretStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        resource: "serviceaccounts",
+        singular: "serviceaccount",
+        namespaced: true,
+        short_names: &["sa"],
+        categories: &[],
+        verbs: ALL_VERBS,
+        fields: &[
+            "metadata",
+            "secrets",
+            "imagePullSecrets",
+            "automountServiceAccountToken",
+        ],
+        strategy: Arc::new(ServiceAccountStrategy),
     });
 }
 // ANCHOR_END: add_to_scheme
