@@ -500,5 +500,28 @@ fn secrets_fold_string_data_and_refuse_bad_base64() {
     let refused = s.send_json("PUT", &format!("{base}/s1"), &retyped);
     assert_eq!(refused.status, 422, "{}", refused.text());
     assert_eq!(s.get(&format!("{base}/s1")).json()["type"], "Opaque");
+
+    // `type` is a field a secret selector may name; a configmap has no such field.
+    let names = |path: &str| -> Vec<String> {
+        let list = s.get(path).json();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&format!("{base}?fieldSelector=type%3DOpaque")),
+        ["s1"]
+    );
+    assert!(names(&format!("{base}?fieldSelector=type%3Dkubernetes.io%2Ftls")).is_empty());
+    let refused = s.get("/api/v1/namespaces/default/configmaps?fieldSelector=type%3DOpaque");
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["message"], "field label not supported: type");
+    let phases = s
+        .get("/api/v1/namespaces?fieldSelector=status.phase%3DActive")
+        .json();
+    assert_eq!(phases["items"].as_array().unwrap().len(), 4);
     s.stop();
 }

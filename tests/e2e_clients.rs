@@ -181,7 +181,7 @@ fn kubectl_everyday_commands() {
         ok(&s, &["get", "secret", "s1", "-o", "jsonpath={.data.user}"]),
         "YWRtaW4="
     );
-    let table = ok(&s, &["get", "secrets"]);
+    let table = ok(&s, &["get", "secrets", "--field-selector", "type=Opaque"]);
     assert!(
         table.contains("TYPE") && table.contains("Opaque") && table.contains("s1"),
         "{table}"

@@ -28,6 +28,7 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         categories: &["api-extensions"],
         verbs: ALL_VERBS,
         fields: &["metadata", "spec", "status"],
+        selectable_fields: &[],
         strategy: Arc::new(APIServiceStrategy),
     });
 }

@@ -97,7 +97,8 @@ impl ResourceHandler {
 
     fn list(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
         let opts = ListOptions::decode(&req.query_pairs())?;
-        opts.field_selector.check_fields(&[])?;
+        opts.field_selector
+            .check_fields(self.def.selectable_fields)?;
         let list = self.rest.store().list(namespace, &opts)?;
         let body = match negotiate(req.header("accept"))? {
             Output::Json => list,
@@ -255,7 +256,8 @@ impl ResourceHandler {
     /// object that exists (kube-apiserver's "get state and start at most recent").
     fn watch(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
         let opts = ListOptions::decode(&req.query_pairs())?;
-        opts.field_selector.check_fields(&[])?;
+        opts.field_selector
+            .check_fields(self.def.selectable_fields)?;
         let output = negotiate(req.header("accept"))?;
         let store = self.rest.store();
         let prefix = store.key_prefix(namespace);

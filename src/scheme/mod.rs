@@ -86,6 +86,9 @@ pub struct ResourceDef {
     /// Top-level fields the kind has; others are dropped on decode (or refused when the client
     /// asks for strict field validation), as decoding into a Go struct would.
     pub fields: &'static [&'static str],
+    /// Fields a `fieldSelector` may name besides `metadata.name` and `metadata.namespace`: the
+    /// kind's `GetAttrs`/`SelectableFields` in kube-apiserver (`type` for secrets).
+    pub selectable_fields: &'static [&'static str],
     pub strategy: Arc<dyn Strategy>,
 }
 

@@ -38,6 +38,7 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
             "create", "delete", "get", "list", "patch", "update", "watch",
         ],
         fields: &["metadata", "spec", "status"],
+        selectable_fields: &["status.phase"],
         strategy: Arc::new(NamespaceStrategy),
     });
     scheme.add_known_type(ResourceDef {
@@ -51,6 +52,7 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         categories: &[],
         verbs: ALL_VERBS,
         fields: &["metadata", "data", "binaryData", "immutable"],
+        selectable_fields: &[],
         strategy: Arc::new(ConfigMapStrategy),
     });
     scheme.add_known_type(ResourceDef {
@@ -64,6 +66,7 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         categories: &[],
         verbs: ALL_VERBS,
         fields: &["metadata", "data", "stringData", "type", "immutable"],
+        selectable_fields: &["type"],
         strategy: Arc::new(SecretStrategy),
     });
     scheme.add_known_type(ResourceDef {
@@ -82,6 +85,7 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
             "imagePullSecrets",
             "automountServiceAccountToken",
         ],
+        selectable_fields: &[],
         strategy: Arc::new(ServiceAccountStrategy),
     });
 }
