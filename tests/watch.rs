@@ -161,3 +161,75 @@ fn shutdown_ends_open_watches() {
     assert_eq!(s.stop(), mini_apiserver::run::lifecycle::Outcome::Stopped);
     while events().is_some() {}
 }
+
+#[test]
+fn a_streaming_list_ends_its_initial_events_with_a_bookmark() {
+    let s = TestServer::start("watch-list", &[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    for name in ["a", "b"] {
+        assert_eq!(s.send_json("POST", base, &cm(name)).status, 201);
+    }
+    let mut events = open_watch(
+        &s,
+        &format!("{base}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan"),
+        "application/json",
+    );
+    let names: Vec<Value> = (0..2)
+        .map(|_| {
+            let e = events().unwrap();
+            assert_eq!(e["type"], "ADDED");
+            e["object"]["metadata"]["name"].clone()
+        })
+        .collect();
+    assert_eq!(names, [json!("a"), json!("b")]);
+    let end = events().unwrap();
+    assert_eq!(end["type"], "BOOKMARK");
+    assert_eq!(end["object"]["kind"], "ConfigMap");
+    assert_eq!(
+        end["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    let listed = s.get(base).json()["metadata"]["resourceVersion"].clone();
+    assert_eq!(end["object"]["metadata"]["resourceVersion"], listed);
+    assert_eq!(s.send_json("POST", base, &cm("c")).status, 201);
+    assert_eq!(events().unwrap()["type"], "ADDED");
+
+    // sendInitialEvents=false from an unset resourceVersion: live events only.
+    let mut live = open_watch(
+        &s,
+        &format!("{base}?watch=true&sendInitialEvents=false&resourceVersionMatch=NotOlderThan"),
+        "application/json",
+    );
+    assert_eq!(s.send_json("POST", base, &cm("d")).status, 201);
+    assert_eq!(live().unwrap()["object"]["metadata"]["name"], "d");
+
+    // The combinations ValidateListOptions refuses, each a 422 on ListOptions.
+    for (query, message) in [
+        (
+            "watch=true&sendInitialEvents=true",
+            "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ),
+        (
+            "watch=true&resourceVersionMatch=NotOlderThan",
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        ),
+        (
+            "sendInitialEvents=true",
+            "sendInitialEvents is forbidden for list",
+        ),
+        (
+            "resourceVersionMatch=Exact",
+            "resourceVersionMatch is forbidden unless resourceVersion is provided",
+        ),
+    ] {
+        let refused = s.get(&format!("{base}?{query}"));
+        assert_eq!(refused.status, 422, "{query}: {}", refused.text());
+        let body = refused.json();
+        assert_eq!(body["details"]["kind"], "ListOptions");
+        assert!(
+            body["message"].as_str().unwrap().contains(message),
+            "{body}"
+        );
+    }
+    s.stop();
+}

@@ -262,8 +262,13 @@ impl ResourceHandler {
         let store = self.rest.store();
         let prefix = store.key_prefix(namespace);
         let mut initial = VecDeque::new();
+        // Without `sendInitialEvents`, an unset or "0" resourceVersion means "send the current
+        // state first" (the legacy behaviour); with it, the flag alone decides.
+        let send_initial = opts
+            .send_initial_events
+            .unwrap_or(matches!(opts.resource_version.as_str(), "" | "0"));
         let start: Revision = match opts.resource_version.as_str() {
-            "" | "0" => {
+            _ if send_initial => {
                 let list = store.list(
                     namespace,
                     &ListOptions {
@@ -275,11 +280,18 @@ impl ResourceHandler {
                 for item in list["items"].as_array().into_iter().flatten() {
                     initial.push_back(("ADDED", item.clone()));
                 }
-                list["metadata"]["resourceVersion"]
+                let revision = list["metadata"]["resourceVersion"]
                     .as_str()
                     .and_then(|r| r.parse().ok())
-                    .unwrap_or(0)
+                    .unwrap_or(0);
+                if opts.send_initial_events == Some(true) && opts.allow_watch_bookmarks {
+                    let mut end = self.bookmark(revision);
+                    end["metadata"]["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+                    initial.push_back(("BOOKMARK", end));
+                }
+                revision
             }
+            "" | "0" => store.storage().current_revision(),
             rv => rv.parse().map_err(|_| {
                 StatusError::bad_request(format!("invalid resource version {rv:?}"))
             })?,
@@ -303,6 +315,8 @@ impl ResourceHandler {
         let stream = WatchStream {
             rest: Arc::clone(&self.rest),
             watcher,
+            bookmark: opts.allow_watch_bookmarks.then(|| self.bookmark(0)),
+            last_bookmark: Instant::now(),
             deadline: opts
                 .timeout_seconds
                 .map(|s| Instant::now() + Duration::from_secs(s)),
@@ -317,6 +331,13 @@ impl ResourceHandler {
     }
     // ANCHOR_END: watch
 
+    /// The object of a BOOKMARK event: only the kind and a resourceVersion, as kube-apiserver
+    /// sends it.
+    fn bookmark(&self, revision: Revision) -> Value {
+        json!({"kind": self.def.kind, "apiVersion": self.def.api_version(),
+               "metadata": {"resourceVersion": revision.to_string()}})
+    }
+
     /// How each event is written: the object as JSON, or a one-row Table whose first event alone
     /// carries the column definitions.
     fn event_encoder(&self, req: &Request, output: Output) -> EventEncoder {
@@ -325,7 +346,7 @@ impl ResourceHandler {
         let mut first = true;
         Box::new(move |kind: &str, obj: &Value| {
             let object = match output {
-                _ if kind == "ERROR" => obj.clone(),
+                _ if kind == "ERROR" || kind == "BOOKMARK" => obj.clone(),
                 Output::Json => obj.clone(),
                 Output::PartialObjectMetadata => partial_object_metadata(obj),
                 Output::Table => {

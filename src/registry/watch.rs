@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -15,6 +15,9 @@ use crate::http::StreamBody;
 use crate::scheme::parameter_codec::ListOptions;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::{EventType, WatchMessage, Watcher};
+
+/// How often a quiet watch gets a BOOKMARK: kube-apiserver's watch cache sends one about a minute.
+pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Turns one event (`ADDED`, the object) into the bytes of one line of the stream.
 pub type EventEncoder = Box<dyn FnMut(&str, &Value) -> Vec<u8> + Send>;
@@ -26,6 +29,11 @@ pub struct WatchStream {
     /// Events to send before the live ones: synthetic ADDED for existing objects, or an ERROR.
     pub initial: VecDeque<(&'static str, Value)>,
     pub encode: EventEncoder,
+    /// With `allowWatchBookmarks`, the object of a periodic BOOKMARK event, sent at a progress
+    /// notification once [`BOOKMARK_INTERVAL`] has passed, so that a client that reconnects
+    /// resumes from a recent revision instead of one that has left the history.
+    pub bookmark: Option<Value>,
+    pub last_bookmark: Instant,
     /// From `timeoutSeconds`: checked at each progress notification, which the heartbeat sends
     /// often enough that the stream ends on time without a timer of its own.
     pub deadline: Option<Instant>,
@@ -50,7 +58,15 @@ impl StreamBody for WatchStream {
                 return None;
             }
             match self.watcher.next()? {
-                WatchMessage::Progress(_) => continue,
+                WatchMessage::Progress(revision) => {
+                    if let Some(bookmark) = &mut self.bookmark {
+                        if self.last_bookmark.elapsed() >= BOOKMARK_INTERVAL {
+                            self.last_bookmark = Instant::now();
+                            bookmark["metadata"]["resourceVersion"] = revision.to_string().into();
+                            return Some((self.encode)("BOOKMARK", bookmark));
+                        }
+                    }
+                }
                 WatchMessage::Event(event) => {
                     let Ok(obj) = self.rest.store().decode(&event.kv) else {
                         continue;

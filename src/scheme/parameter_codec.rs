@@ -5,6 +5,7 @@
 //! parameters are ignored (kubectl adds `timeout=32s` to discovery, which is ours to ignore).
 
 use super::codec::FieldValidation;
+use super::meta::StatusCause;
 use super::meta::StatusError;
 use super::selector::{FieldSelector, LabelSelector};
 
@@ -15,6 +16,11 @@ pub struct ListOptions {
     pub watch: bool,
     pub allow_watch_bookmarks: bool,
     pub resource_version: String,
+    /// `Exact` or `NotOlderThan`; a watch takes it only together with `sendInitialEvents`.
+    pub resource_version_match: String,
+    /// The streaming list: a watch that begins with the current state as ADDED events and marks
+    /// their end with a bookmark annotated `k8s.io/initial-events-end`.
+    pub send_initial_events: Option<bool>,
     pub timeout_seconds: Option<u64>,
     pub limit: Option<usize>,
     pub continue_token: String,
@@ -55,13 +61,100 @@ impl ListOptions {
                 "watch" => o.watch = parse_bool(k, v)?,
                 "allowWatchBookmarks" => o.allow_watch_bookmarks = parse_bool(k, v)?,
                 "resourceVersion" => o.resource_version = v.clone(),
+                "resourceVersionMatch" => o.resource_version_match = v.clone(),
+                "sendInitialEvents" => o.send_initial_events = Some(parse_bool(k, v)?),
                 "timeoutSeconds" => o.timeout_seconds = Some(parse_uint(k, v)?),
                 "limit" => o.limit = Some(parse_uint(k, v)? as usize).filter(|l| *l > 0),
                 "continue" => o.continue_token = v.clone(),
                 _ => {}
             }
         }
+        o.validate()?;
         Ok(o)
+    }
+
+    // ANCHOR: validate_list_options
+    /// `ValidateListOptions`: which combinations of `resourceVersion`, `resourceVersionMatch`,
+    /// `continue` and `sendInitialEvents` mean something. A 422 for `ListOptions.meta.k8s.io`.
+    fn validate(&self) -> Result<(), StatusError> {
+        let mut causes = Vec::new();
+        let rv_match = self.resource_version_match.as_str();
+        if self.watch {
+            if self.send_initial_events.is_some() && rv_match != "NotOlderThan" {
+                causes.push(forbidden(
+                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                ));
+            }
+            if !rv_match.is_empty() {
+                if self.send_initial_events.is_none() {
+                    causes.push(forbidden(
+                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                    ));
+                }
+                if rv_match != "NotOlderThan" {
+                    causes.push(not_supported(rv_match, &["NotOlderThan"]));
+                }
+            }
+        } else {
+            if !rv_match.is_empty() {
+                if self.resource_version.is_empty() {
+                    causes.push(forbidden(
+                        "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                    ));
+                }
+                if !matches!(rv_match, "Exact" | "NotOlderThan") {
+                    causes.push(not_supported(rv_match, &["Exact", "NotOlderThan", ""]));
+                }
+                if rv_match == "Exact" && self.resource_version == "0" {
+                    causes.push(forbidden(
+                        "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                    ));
+                }
+            }
+            if self.send_initial_events.is_some() {
+                causes.push(StatusCause {
+                    field: "sendInitialEvents".into(),
+                    ..forbidden("sendInitialEvents is forbidden for list")
+                });
+            }
+        }
+        if !rv_match.is_empty() && !self.continue_token.is_empty() {
+            causes.push(forbidden(
+                "resourceVersionMatch is forbidden when continue is provided",
+            ));
+        }
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(StatusError::invalid(
+                "meta.k8s.io",
+                "ListOptions",
+                "",
+                causes,
+            ))
+        }
+    }
+    // ANCHOR_END: validate_list_options
+}
+
+/// A `field.Forbidden` on `resourceVersionMatch`, the field most of these rules are about.
+fn forbidden(detail: &str) -> StatusCause {
+    StatusCause {
+        reason: "FieldValueForbidden".into(),
+        message: format!("Forbidden: {detail}"),
+        field: "resourceVersionMatch".into(),
+    }
+}
+
+fn not_supported(value: &str, supported: &[&str]) -> StatusCause {
+    let quoted: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
+    StatusCause {
+        reason: "FieldValueNotSupported".into(),
+        message: format!(
+            "Unsupported value: {value:?}: supported values: {}",
+            quoted.join(", ")
+        ),
+        field: "resourceVersionMatch".into(),
     }
 }
 
