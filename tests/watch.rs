@@ -233,3 +233,30 @@ fn a_streaming_list_ends_its_initial_events_with_a_bookmark() {
     }
     s.stop();
 }
+
+#[test]
+fn a_continue_token_from_a_compacted_revision_is_gone() {
+    let s = TestServer::start("continue-gone", &["--default-watch-cache-size=2"]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    for i in 0..3 {
+        assert_eq!(s.send_json("POST", base, &cm(&format!("c{i}"))).status, 201);
+    }
+    let first = s.get(&format!("{base}?limit=1")).json();
+    let token = first["metadata"]["continue"].as_str().unwrap().to_string();
+    // Still in the history: the next page follows.
+    let next = s.get(&format!("{base}?limit=1&continue={token}")).json();
+    assert_eq!(next["items"][0]["metadata"]["name"], "c1");
+    // Enough writes push the first page's revision out of the history.
+    for i in 3..6 {
+        assert_eq!(s.send_json("POST", base, &cm(&format!("c{i}"))).status, 201);
+    }
+    let gone = s.get(&format!("{base}?limit=1&continue={token}"));
+    assert_eq!(gone.status, 410, "{}", gone.text());
+    let body = gone.json();
+    assert_eq!(body["reason"], "Expired");
+    // The fresh token in the Status goes on from where the old one pointed.
+    let fresh = body["metadata"]["continue"].as_str().unwrap();
+    let rest = s.get(&format!("{base}?continue={fresh}")).json();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 5);
+    s.stop();
+}

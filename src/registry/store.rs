@@ -131,11 +131,7 @@ impl Store {
             .storage
             .list(&prefix)
             .map_err(|e| self.storage_error("", e))?;
-        let start = continue_key(
-            &opts.continue_token,
-            &prefix,
-            self.storage.current_revision(),
-        )?;
+        let start = continue_key(&opts.continue_token, &prefix, &*self.storage)?;
         let mut items = Vec::new();
         let mut next_key = None;
         let mut remaining = 0u64;
@@ -470,6 +466,9 @@ impl Store {
     }
 }
 
+/// The 410 for a continue token older than the compacted revision, in kube-apiserver's words.
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
 /// A continue token: where the next page starts, and at which revision the first page was read.
 /// Opaque to clients, as kube-apiserver's base64 JSON token is.
 fn encode_continue(revision: Revision, start: &str) -> String {
@@ -482,7 +481,7 @@ fn encode_continue(revision: Revision, start: &str) -> String {
 fn continue_key(
     token: &str,
     prefix: &str,
-    current: Revision,
+    storage: &dyn Storage,
 ) -> Result<Option<String>, StatusError> {
     use base64::Engine;
     if token.is_empty() {
@@ -496,8 +495,19 @@ fn continue_key(
     let (Some(rv), Some(start)) = (v["rv"].as_u64(), v["start"].as_str()) else {
         return Err(bad());
     };
-    if rv > current || start.contains("..") {
+    if rv > storage.current_revision() || start.contains("..") {
         return Err(bad());
+    }
+    // The first page's revision has been compacted: kube-apiserver's etcd3 store refuses to
+    // go on with a list it could no longer make consistent.
+    // Like it, the 410 carries a fresh token for the rest of the list at the current revision.
+    if rv < storage.compacted_revision() {
+        let mut err = StatusError::expired(CONTINUE_EXPIRED);
+        let fresh = encode_continue(storage.current_revision(), start);
+        err.0
+            .metadata
+            .insert("continue".into(), Value::String(fresh));
+        return Err(err);
     }
     Ok(Some(format!("{prefix}{start}")))
 }

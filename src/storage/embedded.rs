@@ -89,6 +89,10 @@ impl Storage for EmbeddedStore {
         self.inner.lock().unwrap().revision
     }
 
+    fn compacted_revision(&self) -> Revision {
+        self.inner.lock().unwrap().compacted
+    }
+
     fn get(&self, key: &str) -> Result<Option<KeyValue>, StorageError> {
         Ok(self.inner.lock().unwrap().data.get(key).cloned())
     }

@@ -90,6 +90,9 @@ impl std::fmt::Display for StorageError {
 pub trait Storage: Send + Sync {
     /// The newest revision (etcd's header revision).
     fn current_revision(&self) -> Revision;
+    /// The revision history has been forgotten up to (etcd's compact revision): a watch or a
+    /// list continuation from before it can no longer be served.
+    fn compacted_revision(&self) -> Revision;
     fn get(&self, key: &str) -> Result<Option<KeyValue>, StorageError>;
     /// Every key under `prefix`, in key order, and the revision the snapshot was taken at.
     fn list(&self, prefix: &str) -> Result<(Vec<KeyValue>, Revision), StorageError>;
