@@ -525,3 +525,42 @@ fn secrets_fold_string_data_and_refuse_bad_base64() {
     assert_eq!(phases["items"].as_array().unwrap().len(), 4);
     s.stop();
 }
+
+#[test]
+fn finalizers_hold_a_deleted_object_until_the_last_is_removed() {
+    let s = TestServer::start("finalizers", &[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let mut obj = cm("held", json!({}));
+    obj["metadata"]["finalizers"] = json!(["example.com/keep"]);
+    assert_eq!(s.send_json("POST", base, &obj).status, 201);
+
+    let deleted = s.request("DELETE", &format!("{base}/held"), &[], None);
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert!(deleted.json()["metadata"]["deletionTimestamp"].is_string());
+    let still = s.get(&format!("{base}/held"));
+    assert_eq!(still.status, 200);
+
+    let merge = [("Content-Type", "application/merge-patch+json")];
+    let added = s.request(
+        "PATCH",
+        &format!("{base}/held"),
+        &merge,
+        Some(br#"{"metadata":{"finalizers":["example.com/keep","example.com/more"]}}"#),
+    );
+    assert_eq!(added.status, 422, "{}", added.text());
+    assert_eq!(
+        added.json()["details"]["causes"][0]["field"],
+        "metadata.finalizers"
+    );
+    assert_eq!(s.get(&format!("{base}/held")).json(), still.json());
+
+    let cleared = s.request(
+        "PATCH",
+        &format!("{base}/held"),
+        &merge,
+        Some(br#"{"metadata":{"finalizers":null}}"#),
+    );
+    assert_eq!(cleared.status, 200, "{}", cleared.text());
+    assert_eq!(s.get(&format!("{base}/held")).status, 404);
+    s.stop();
+}

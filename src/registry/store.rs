@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::apis::validation::validate_object_meta;
 use crate::config::admission::{AdmissionChain, Attributes, Operation};
 use crate::config::authentication::UserInfo;
-use crate::scheme::meta::{StatusDetails, StatusError};
+use crate::scheme::meta::{StatusCause, StatusDetails, StatusError};
 use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
 use crate::scheme::{invalid_error, meta_str, set_meta, ResourceDef};
 use crate::storage::{KeyValue, Revision, Storage, StorageError};
@@ -329,6 +329,38 @@ impl Store {
             self.admission.admit(&attrs, &mut new)?;
             self.validate(&new, Some(&old))?;
             self.admission.validate(&attrs, &new)?;
+            if !old["metadata"]["deletionTimestamp"].is_null() {
+                let finalizers = |o: &Value| -> Vec<Value> {
+                    o["metadata"]["finalizers"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                let (before, after) = (finalizers(&old), finalizers(&new));
+                if after.iter().any(|f| !before.contains(f)) {
+                    return Err(invalid_error(
+                        &self.def,
+                        name,
+                        vec![StatusCause {
+                            reason: "FieldValueForbidden".into(),
+                            message: "Forbidden: no new finalizers can be added if the object is being deleted".into(),
+                            field: "metadata.finalizers".into(),
+                        }],
+                    ));
+                }
+                // The last finalizer removed from an object being deleted: this update finishes
+                // the delete (`shouldDeleteDuringUpdate` in the generic store).
+                if after.is_empty() {
+                    if !opts.dry_run {
+                        match self.storage.delete(&key, Some(current.mod_revision)) {
+                            Ok(_) => {}
+                            Err(StorageError::Conflict { .. }) if wanted.is_none() => continue,
+                            Err(e) => return Err(self.storage_error(name, e)),
+                        }
+                    }
+                    return Ok(new);
+                }
+            }
             let bytes = Self::encode(&new);
             // An update that changes nothing is not written: the revision stays, and watchers
             // hear nothing, as with kube-apiserver.
