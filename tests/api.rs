@@ -554,6 +554,17 @@ fn finalizers_hold_a_deleted_object_until_the_last_is_removed() {
     );
     assert_eq!(s.get(&format!("{base}/held")).json(), still.json());
 
+    // An empty map in a patch leaves nothing behind, as Go's omitempty would (kubectl diff
+    // sends `"annotations":{}`).
+    let emptied = s.request(
+        "PATCH",
+        &format!("{base}/held?dryRun=All"),
+        &[("Content-Type", "application/strategic-merge-patch+json")],
+        Some(br#"{"metadata":{"annotations":{}}}"#),
+    );
+    assert_eq!(emptied.status, 200, "{}", emptied.text());
+    assert!(emptied.json()["metadata"].get("annotations").is_none());
+
     let cleared = s.request(
         "PATCH",
         &format!("{base}/held"),

@@ -14,7 +14,7 @@ use crate::config::admission::{AdmissionChain, Attributes, Operation};
 use crate::config::authentication::UserInfo;
 use crate::scheme::meta::{StatusCause, StatusDetails, StatusError};
 use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
-use crate::scheme::{invalid_error, meta_str, set_meta, ResourceDef};
+use crate::scheme::{drop_empty_meta, invalid_error, meta_str, set_meta, ResourceDef};
 use crate::storage::{KeyValue, Revision, Storage, StorageError};
 use crate::util::{random, time::rfc3339};
 
@@ -254,6 +254,7 @@ impl Store {
                 Value::String(rfc3339(SystemTime::now())),
             );
         }
+        drop_empty_meta(&mut obj);
         self.def.strategy.prepare_for_create(&mut obj);
         let name = meta_str(&obj, "name").to_string();
         let attrs = self.attributes(Operation::Create, namespace, &name, user);
@@ -324,6 +325,7 @@ impl Store {
                     }
                 }
             }
+            drop_empty_meta(&mut new);
             self.def.strategy.prepare_for_update(&mut new, &old);
             let attrs = self.attributes(Operation::Update, namespace, name, user);
             self.admission.admit(&attrs, &mut new)?;

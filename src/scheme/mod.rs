@@ -213,6 +213,20 @@ pub fn invalid(field: &str, value: &Value, detail: &str) -> StatusCause {
     }
 }
 
+/// Drops the metadata fields that are empty, as encoding a Go `ObjectMeta` does: all of them are
+/// `omitempty`, so `"annotations": {}` in a patch leaves no `annotations` behind.
+pub fn drop_empty_meta(obj: &mut Value) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.retain(|_, v| match v {
+            Value::Null => false,
+            Value::Object(m) => !m.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        });
+    }
+}
+
 /// A field error as `field.Required` makes it.
 pub fn required(field: &str, detail: &str) -> StatusCause {
     StatusCause {
