@@ -192,6 +192,24 @@ fn kubectl_everyday_commands() {
         accounts.contains("SECRETS") && accounts.contains("robot"),
         "{accounts}"
     );
+    // `describe` finds the object's events by a field selector on involvedObject.
+    let uid = ok(
+        &s,
+        &["get", "cm", "app-config", "-o", "jsonpath={.metadata.uid}"],
+    );
+    let event = s.dir.join("event.yaml");
+    std::fs::write(&event, format!("apiVersion: v1\nkind: Event\nmetadata:\n  name: app-config.1\n  namespace: default\ninvolvedObject:\n  apiVersion: v1\n  kind: ConfigMap\n  name: app-config\n  namespace: default\n  uid: {uid}\nreason: Checked\nmessage: looked at it\ntype: Normal\nsource:\n  component: teacher\n")).unwrap();
+    ok(&s, &["create", "-f", event.to_str().unwrap()]);
+    let described = ok(&s, &["describe", "cm", "app-config"]);
+    assert!(
+        described.contains("Checked") && described.contains("teacher"),
+        "{described}"
+    );
+    let events = ok(&s, &["get", "events"]);
+    assert!(
+        events.contains("LAST SEEN") && events.contains("configmap/app-config"),
+        "{events}"
+    );
     assert!(ok(&s, &["delete", "cm", "app-config"]).contains("deleted"));
     assert!(ok(&s, &["get", "cm"]).contains("No resources found"));
     assert!(ok(&s, &["api-resources"]).contains("configmaps"));

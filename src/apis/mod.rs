@@ -29,10 +29,12 @@ pub const AGE_COLUMN: TableColumn = TableColumn {
 
 /// The `Age` cell: `5s`, `3m`, or `<unknown>` when the timestamp is missing.
 pub fn age_cell(obj: &Value) -> Value {
-    let created = obj["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(parse_rfc3339);
-    Value::String(match created {
+    since_cell(&obj["metadata"]["creationTimestamp"])
+}
+
+/// The time since an RFC 3339 timestamp, as the printers show it (`translateTimestampSince`).
+pub fn since_cell(timestamp: &Value) -> Value {
+    Value::String(match timestamp.as_str().and_then(parse_rfc3339) {
         Some(t) => human_duration(SystemTime::now().duration_since(t).unwrap_or_default()),
         None => "<unknown>".into(),
     })

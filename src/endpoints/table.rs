@@ -49,10 +49,13 @@ pub fn to_table(
 ) -> Value {
     let strategy = &def.strategy;
     let columns: Value = if with_columns {
-        let mut cols = vec![json!({
-            "name": "Name", "type": "string", "format": "name",
-            "description": "The object's name, unique within its namespace.", "priority": 0,
-        })];
+        let mut cols = Vec::new();
+        if strategy.name_column_first() {
+            cols.push(json!({
+                "name": "Name", "type": "string", "format": "name",
+                "description": "The object's name, unique within its namespace.", "priority": 0,
+            }));
+        }
         cols.extend(strategy.table_columns().iter().map(|c| {
             json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})
         }));
@@ -63,7 +66,10 @@ pub fn to_table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
-            let mut cells = vec![obj["metadata"]["name"].clone()];
+            let mut cells = Vec::new();
+            if strategy.name_column_first() {
+                cells.push(obj["metadata"]["name"].clone());
+            }
             cells.extend(strategy.table_cells(obj));
             let mut row = json!({"cells": cells});
             match include {

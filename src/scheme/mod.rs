@@ -66,6 +66,12 @@ pub trait Strategy: Send + Sync {
         self.validate(new)
     }
     /// Columns after `Name` in the Table view (`kubectl get`).
+    /// Whether the Table starts with the Name column. Events' printer shows the name last, and
+    /// only with `-o wide`, so their strategy says no and lists a Name column of its own.
+    fn name_column_first(&self) -> bool {
+        true
+    }
+
     fn table_columns(&self) -> Vec<TableColumn>;
     /// The cells for those columns.
     fn table_cells(&self, obj: &Value) -> Vec<Value>;

@@ -31,12 +31,14 @@ pub fn create_kube_apiserver(
     let configmaps = new_store(config, "", "v1", "configmaps");
     let secrets = new_store(config, "", "v1", "secrets");
     let service_accounts = new_store(config, "", "v1", "serviceaccounts");
+    let events = new_store(config, "", "v1", "events");
     let namespaces = Arc::new(NamespaceRest {
         namespaces: new_store(config, "", "v1", "namespaces"),
         namespaced: vec![
             Arc::clone(&configmaps),
             Arc::clone(&secrets),
             Arc::clone(&service_accounts),
+            Arc::clone(&events),
         ],
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
@@ -48,6 +50,7 @@ pub fn create_kube_apiserver(
             resource_handler(config, configmaps),
             resource_handler(config, secrets),
             resource_handler(config, service_accounts),
+            resource_handler(config, events),
         ],
     });
     let storage = Arc::clone(&config.storage);

@@ -4,10 +4,12 @@
 //!
 //! - [`namespace`] holds Namespace;
 //! - [`configmap`] holds ConfigMap;
+//! - [`event`] holds Event;
 //! - [`secret`] holds Secret;
 //! - [`serviceaccount`] holds ServiceAccount.
 
 pub mod configmap;
+pub mod event;
 pub mod namespace;
 pub mod secret;
 pub mod serviceaccount;
@@ -16,6 +18,7 @@ use std::sync::Arc;
 
 use crate::scheme::{ResourceDef, Scheme, ALL_VERBS};
 use configmap::ConfigMapStrategy;
+use event::EventStrategy;
 use namespace::NamespaceStrategy;
 use secret::SecretStrategy;
 use serviceaccount::ServiceAccountStrategy;
@@ -87,6 +90,36 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         ],
         selectable_fields: &[],
         strategy: Arc::new(ServiceAccountStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "Event",
+        resource: "events",
+        singular: "event",
+        namespaced: true,
+        short_names: &["ev"],
+        categories: &[],
+        verbs: ALL_VERBS,
+        fields: &[
+            "metadata",
+            "involvedObject",
+            "reason",
+            "message",
+            "source",
+            "firstTimestamp",
+            "lastTimestamp",
+            "count",
+            "type",
+            "eventTime",
+            "series",
+            "action",
+            "related",
+            "reportingComponent",
+            "reportingInstance",
+        ],
+        selectable_fields: event::SELECTABLE_FIELDS,
+        strategy: Arc::new(EventStrategy),
     });
 }
 // ANCHOR_END: add_to_scheme

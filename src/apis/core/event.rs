@@ -1,0 +1,149 @@
+//! Event (core/v1): `pkg/apis/core/validation.ValidateEventCreate` and the `event` strategy.
+//!
+//! kubectl reads events for `describe`, by a field selector on `involvedObject.*`, and prints them
+//! with `get events`. What kube-apiserver adds on top (`--event-ttl`, which lets events expire,
+//! and the `events.k8s.io/v1` view of the same store) is not here.
+
+use serde_json::{json, Value};
+
+use crate::apis::since_cell;
+use crate::scheme::meta::StatusCause;
+use crate::scheme::{invalid, meta_str, Strategy, TableColumn};
+
+pub struct EventStrategy;
+
+/// The fields `kubectl describe` and `--field-selector` may name (`ToSelectableFields`), beyond
+/// `metadata.name` and `metadata.namespace`.
+pub const SELECTABLE_FIELDS: &[&str] = &[
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "type",
+];
+
+const fn column(name: &'static str, description: &'static str, priority: u8) -> TableColumn {
+    TableColumn {
+        name,
+        type_: "string",
+        format: "",
+        description,
+        priority,
+    }
+}
+
+impl Strategy for EventStrategy {
+    fn validate(&self, obj: &Value) -> Vec<StatusCause> {
+        // An event lives in the namespace of the object it is about; one about a cluster-scoped
+        // object lives in `default` (or nowhere).
+        let namespace = meta_str(obj, "namespace");
+        let involved = &obj["involvedObject"]["namespace"];
+        let fits = match involved.as_str().unwrap_or_default() {
+            "" => namespace.is_empty() || namespace == "default",
+            theirs => theirs == namespace,
+        };
+        if fits {
+            Vec::new()
+        } else {
+            vec![invalid(
+                "involvedObject.namespace",
+                involved,
+                "does not match event.namespace",
+            )]
+        }
+    }
+
+    fn name_column_first(&self) -> bool {
+        false
+    }
+
+    fn table_columns(&self) -> Vec<TableColumn> {
+        vec![
+            column("Last Seen", "The time the event was last seen.", 0),
+            column("Type", "Normal or Warning.", 0),
+            column("Reason", "Why the event happened, in one word.", 0),
+            column("Object", "The object the event is about.", 0),
+            column(
+                "Subobject",
+                "The part of the object, such as a container.",
+                1,
+            ),
+            column("Source", "The component that reported the event.", 1),
+            column("Message", "What happened, for a human.", 0),
+            column("First Seen", "The time the event was first seen.", 1),
+            column("Count", "How many times the event has happened.", 1),
+            TableColumn {
+                format: "name",
+                ..column("Name", "The event's name.", 1)
+            },
+        ]
+    }
+
+    fn table_cells(&self, obj: &Value) -> Vec<Value> {
+        let involved = &obj["involvedObject"];
+        let last_seen = [&obj["lastTimestamp"], &obj["eventTime"]]
+            .into_iter()
+            .find(|t| t.is_string())
+            .unwrap_or(&obj["metadata"]["creationTimestamp"]);
+        let text = |v: &Value| json!(v.as_str().unwrap_or_default());
+        let mut source = obj["source"]["component"]
+            .as_str()
+            .or(obj["reportingComponent"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        if let Some(host) = obj["source"]["host"].as_str().filter(|h| !h.is_empty()) {
+            source = format!("{source}, {host}");
+        }
+        vec![
+            since_cell(last_seen),
+            text(&obj["type"]),
+            text(&obj["reason"]),
+            json!(format!(
+                "{}/{}",
+                involved["kind"].as_str().unwrap_or_default().to_lowercase(),
+                involved["name"].as_str().unwrap_or_default()
+            )),
+            text(&involved["fieldPath"]),
+            json!(source),
+            text(&obj["message"]),
+            since_cell(&obj["firstTimestamp"]),
+            json!(obj["count"].as_i64().unwrap_or(1)),
+            obj["metadata"]["name"].clone(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_lives_beside_its_object() {
+        let event = |ns: &str, theirs: &str| {
+            json!({"metadata": {"name": "e", "namespace": ns},
+                   "involvedObject": {"kind": "ConfigMap", "name": "a", "namespace": theirs}})
+        };
+        assert!(EventStrategy.validate(&event("demo", "demo")).is_empty());
+        assert!(EventStrategy.validate(&event("default", "")).is_empty());
+        let causes = EventStrategy.validate(&event("demo", "other"));
+        assert_eq!(causes[0].field, "involvedObject.namespace");
+    }
+
+    #[test]
+    fn the_name_comes_last() {
+        let row = EventStrategy.table_cells(&json!({
+            "metadata": {"name": "a.1"}, "type": "Normal", "reason": "Made",
+            "involvedObject": {"kind": "ConfigMap", "name": "a"}, "message": "hi", "count": 2,
+            "source": {"component": "me", "host": "box"}}));
+        assert_eq!(row.len(), EventStrategy.table_columns().len());
+        assert_eq!(row[3], "configmap/a");
+        assert_eq!(row[5], "me, box");
+        assert_eq!(row[8], 2);
+        assert_eq!(row[9], "a.1");
+    }
+}
