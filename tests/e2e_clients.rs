@@ -210,8 +210,38 @@ fn kubectl_everyday_commands() {
         events.contains("LAST SEEN") && events.contains("configmap/app-config"),
         "{events}"
     );
+    // `edit` with a non-interactive editor: a script that rewrites the file kubectl hands it.
+    let editor = s.dir.join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/mode: green/mode: edited/' \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let edited = Command::new(tool("KUBECTL", "kubectl"))
+        .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
+        .args(["edit", "cm", "app-config"])
+        .env("KUBE_EDITOR", &editor)
+        .output()
+        .unwrap();
+    assert!(
+        edited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edited.stderr)
+    );
+    assert_eq!(
+        ok(
+            &s,
+            &["get", "cm", "app-config", "-o", "jsonpath={.data.mode}"]
+        ),
+        "edited"
+    );
     assert!(ok(&s, &["delete", "cm", "app-config"]).contains("deleted"));
     assert!(ok(&s, &["get", "cm"]).contains("No resources found"));
+    ok(
+        &s,
+        &["wait", "--for=delete", "cm/app-config", "--timeout=10s"],
+    );
     assert!(ok(&s, &["api-resources"]).contains("configmaps"));
     assert!(ok(&s, &["get", "apiservices"]).contains("v1.apiextensions.k8s.io"));
     assert!(ok(&s, &["get", "--raw", "/readyz?verbose"]).contains("readyz check passed"));
