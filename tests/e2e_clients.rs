@@ -187,6 +187,25 @@ fn kubectl_everyday_commands() {
         "{table}"
     );
     assert!(ok(&s, &["create", "serviceaccount", "robot"]).contains("serviceaccount/robot created"));
+    // The default patch type is strategic: `secrets` merges by name; a merge patch replaces.
+    for secret in ["one", "two"] {
+        let patch = format!(r#"{{"secrets":[{{"name":"{secret}"}}]}}"#);
+        ok(&s, &["patch", "sa", "robot", "-p", &patch]);
+    }
+    let names = "jsonpath={.secrets[*].name}";
+    assert_eq!(ok(&s, &["get", "sa", "robot", "-o", names]), "one two");
+    ok(
+        &s,
+        &[
+            "patch",
+            "sa",
+            "robot",
+            "--type=merge",
+            "-p",
+            r#"{"secrets":[{"name":"three"}]}"#,
+        ],
+    );
+    assert_eq!(ok(&s, &["get", "sa", "robot", "-o", names]), "three");
     let accounts = ok(&s, &["get", "sa"]);
     assert!(
         accounts.contains("SECRETS") && accounts.contains("robot"),

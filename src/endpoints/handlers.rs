@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::patch::{json_patch, merge_patch, JsonPatchError};
+use super::strategic::strategic_merge_patch;
 use super::table::{
     partial_object_metadata, partial_object_metadata_list, to_table, IncludeObject,
 };
@@ -159,15 +160,21 @@ impl ResourceHandler {
     }
 
     // ANCHOR: patch
-    /// `PATCH`: a JSON patch, or a merge patch (a strategic merge patch is the same for our
-    /// kinds), applied to the stored object and then written as an update that must find the
-    /// object unchanged.
+    /// `PATCH`: a JSON patch, a JSON merge patch or a strategic merge patch, applied to the
+    /// stored object and then written as an update that must find the object unchanged.
     fn patch(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
         let content_type = req.header("content-type").unwrap_or("");
         let media = content_type.split(';').next().unwrap_or("").trim();
-        let json_patch_type = match media {
-            "application/json-patch+json" => true,
-            "application/merge-patch+json" | "application/strategic-merge-patch+json" => false,
+        #[derive(PartialEq)]
+        enum PatchType {
+            Json,
+            Merge,
+            Strategic,
+        }
+        let patch_type = match media {
+            "application/json-patch+json" => PatchType::Json,
+            "application/merge-patch+json" => PatchType::Merge,
+            "application/strategic-merge-patch+json" => PatchType::Strategic,
             _ => {
                 return Err(StatusError::new(
                     415,
@@ -181,7 +188,7 @@ impl ResourceHandler {
         let store = self.rest.store();
         let mut obj = store.get(namespace, name)?;
         let stored_rv = meta_str(&obj, "resourceVersion").to_string();
-        if json_patch_type {
+        if patch_type == PatchType::Json {
             json_patch(&mut obj, &patch).map_err(|e| match e {
                 JsonPatchError::Malformed(why) => {
                     StatusError::bad_request(format!("error decoding patch: {why}"))
@@ -193,6 +200,10 @@ impl ResourceHandler {
                     ),
                 ),
             })?;
+        } else if patch_type == PatchType::Strategic {
+            let keys = self.def.strategy.patch_merge_keys();
+            strategic_merge_patch(&mut obj, &patch, keys)
+                .map_err(|why| StatusError::bad_request(format!("error decoding patch: {why}")))?;
         } else if patch.is_object() {
             merge_patch(&mut obj, &patch);
         } else {

@@ -12,4 +12,5 @@
 pub mod discovery;
 pub mod handlers;
 pub mod patch;
+pub mod strategic;
 pub mod table;

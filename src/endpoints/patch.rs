@@ -1,8 +1,7 @@
 //! Patches, as `k8s.io/apiserver/pkg/endpoints/handlers/patch.go` applies them:
 //!
-//! - JSON merge patch (RFC 7386): what kubectl sends for `label`, `annotate` and
-//!   `patch --type=merge`. For the kinds served so far, whose fields are maps and scalars, a
-//!   strategic merge patch means the same thing, so it is applied the same way.
+//! - JSON merge patch (RFC 7386): `patch --type=merge`; the strategic merge patch kubectl sends
+//!   for `label`, `annotate`, `apply` and `patch` builds on it (`strategic.rs`).
 //! - JSON patch (RFC 6902): `patch --type=json`, a list of operations on JSON pointers.
 
 use serde_json::Value;

@@ -66,6 +66,12 @@ pub trait Strategy: Send + Sync {
         self.validate(new)
     }
     /// Columns after `Name` in the Table view (`kubectl get`).
+    /// The lists a strategic merge patch merges instead of replacing, beyond ObjectMeta's: the
+    /// `patchMergeKey` struct tags of the Go types.
+    fn patch_merge_keys(&self) -> MergeKeys {
+        &[]
+    }
+
     /// Whether the Table starts with the Name column. Events' printer shows the name last, and
     /// only with `-o wide`, so their strategy says no and lists a Name column of its own.
     fn name_column_first(&self) -> bool {
@@ -76,6 +82,10 @@ pub trait Strategy: Send + Sync {
     /// The cells for those columns.
     fn table_cells(&self, obj: &Value) -> Vec<Value>;
 }
+
+/// Field paths (dots between field names, no list indices) and their strategic-merge key; an
+/// empty key marks a list of scalars that merges as a set.
+pub type MergeKeys = &'static [(&'static str, &'static str)];
 
 /// A registered kind and the resource that serves it.
 pub struct ResourceDef {

@@ -10,11 +10,15 @@ use serde_json::{json, Value};
 
 use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, required, Strategy, TableColumn};
+use crate::scheme::{invalid, required, MergeKeys, Strategy, TableColumn};
 
 pub struct ServiceAccountStrategy;
 
 impl Strategy for ServiceAccountStrategy {
+    fn patch_merge_keys(&self) -> MergeKeys {
+        &[("secrets", "name")]
+    }
+
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
         let mut causes = Vec::new();
         for list in ["secrets", "imagePullSecrets"] {
