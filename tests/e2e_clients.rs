@@ -263,6 +263,22 @@ fn kubectl_everyday_commands() {
     );
     assert!(ok(&s, &["api-resources"]).contains("configmaps"));
     assert!(ok(&s, &["get", "apiservices"]).contains("v1.apiextensions.k8s.io"));
+    // kubectl v1.37's `wait` opens a streaming list (sendInitialEvents) and waits for the
+    // bookmark that ends the initial events before it looks at the condition.
+    let crd = s.dir.join("crd.yaml");
+    std::fs::write(&crd, "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {plural: widgets, singular: widget, kind: Widget}\n  scope: Namespaced\n  versions:\n  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}\n").unwrap();
+    ok(&s, &["create", "-f", crd.to_str().unwrap()]);
+    let waited = ok(
+        &s,
+        &[
+            "wait",
+            "--for",
+            "condition=established",
+            "crd/widgets.example.com",
+            "--timeout=10s",
+        ],
+    );
+    assert!(waited.contains("condition met"), "{waited}");
     assert!(ok(&s, &["get", "--raw", "/readyz?verbose"]).contains("readyz check passed"));
     s.stop();
 }
