@@ -262,6 +262,11 @@ fn kubectl_everyday_commands() {
         &["wait", "--for=delete", "cm/app-config", "--timeout=10s"],
     );
     assert!(ok(&s, &["api-resources"]).contains("configmaps"));
+    let explained = ok(&s, &["explain", "secret.stringData"]);
+    assert!(
+        explained.contains("map[string]string") && explained.contains("folded into data"),
+        "{explained}"
+    );
     assert!(ok(&s, &["get", "apiservices"]).contains("v1.apiextensions.k8s.io"));
     // kubectl v1.37's `wait` opens a streaming list (sendInitialEvents) and waits for the
     // bookmark that ends the initial events before it looks at the condition.

@@ -55,16 +55,49 @@ fn object_meta_schema() -> Value {
     }})
 }
 
-/// The schema of a top-level field, from its name: what our kinds' fields hold.
+/// The schema of a top-level field, from its name, with the description `kubectl explain`
+/// prints. The names mean the same thing in every kind we serve, which is what lets one table
+/// describe them all.
 fn field_schema(field: &str) -> Value {
-    match field {
-        "metadata" => {
-            json!({"allOf": [{"$ref": format!("#/components/schemas/{OBJECT_META}")}], "default": {}})
+    let string = json!({"type": "string"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let object = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    let references = |merge: bool| {
+        let mut list = json!({"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}});
+        if merge {
+            list["x-kubernetes-patch-merge-key"] = json!("name");
+            list["x-kubernetes-patch-strategy"] = json!("merge");
         }
-        "data" | "binaryData" => string_map(),
-        "immutable" => json!({"type": "boolean"}),
-        _ => json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+        list
+    };
+    let (mut schema, description) = match field {
+        "metadata" => (
+            json!({"allOf": [{"$ref": format!("#/components/schemas/{OBJECT_META}")}], "default": {}}),
+            "Standard object's metadata: name, namespace, labels, annotations and what the server records.",
+        ),
+        "data" => (string_map(), "The data, as keys and values. In a Secret the values are base64."),
+        "binaryData" => (string_map(), "Binary data, base64-encoded, under keys that must not appear in data."),
+        "stringData" => (string_map(), "Plain-text values, folded into data on write and never stored."),
+        "immutable" => (json!({"type": "boolean"}), "If true, data cannot be changed; only deletion is allowed."),
+        "type" => (string, "The type: Opaque for a Secret by default; Normal or Warning for an Event."),
+        "secrets" => (references(true), "Secrets that pods using this service account may use, merged by name."),
+        "imagePullSecrets" => (references(false), "Secrets used to pull container images."),
+        "automountServiceAccountToken" => (json!({"type": "boolean"}), "Whether pods get an API token mounted."),
+        "involvedObject" => (object, "The object this event is about."),
+        "reason" | "action" => (string, "A short, machine-readable word for what happened."),
+        "message" => (string, "A human-readable description of what happened."),
+        "source" => (object, "The component (and host) that reported the event."),
+        "firstTimestamp" | "lastTimestamp" | "eventTime" => (time, "When the event was first or last seen."),
+        "count" => (json!({"type": "integer", "format": "int32"}), "How many times the event has happened."),
+        "reportingComponent" | "reportingInstance" => (string, "The controller that reported the event."),
+        "spec" => (object, "The desired state of the object."),
+        "status" => (object, "The observed state of the object, written by the system."),
+        _ => (object, ""),
+    };
+    if !description.is_empty() {
+        schema["description"] = json!(description);
     }
+    schema
 }
 
 // ANCHOR: openapi_document
