@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, required, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
+use crate::scheme::{
+    invalid, required, set_meta, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS,
+};
 
 pub const GROUP: &str = "apiextensions.k8s.io";
 
@@ -37,6 +39,7 @@ impl Strategy for CustomResourceDefinitionStrategy {
     fn prepare_for_create(&self, obj: &mut Value) {
         // No controller runs yet to accept names: a valid CRD is accepted and established at once,
         // which is what `kubectl wait --for condition=established` waits for.
+        set_meta(obj, "generation", json!(1));
         let now = crate::util::time::rfc3339(std::time::SystemTime::now());
         let condition = |type_: &str, reason: &str, message: &str| json!({"type": type_, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
         obj["status"] = json!({
@@ -53,6 +56,10 @@ impl Strategy for CustomResourceDefinitionStrategy {
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         new["status"] = old["status"].clone();
+        // `metadata.generation` counts changes of the spec, and only the server moves it.
+        let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
+        let bump = i64::from(new["spec"] != old["spec"]);
+        set_meta(new, "generation", json!(generation + bump));
     }
 
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
@@ -117,5 +124,24 @@ impl Strategy for CustomResourceDefinitionStrategy {
 
     fn table_cells(&self, obj: &Value) -> Vec<Value> {
         vec![obj["metadata"]["creationTimestamp"].clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_counts_spec_changes() {
+        let strategy = CustomResourceDefinitionStrategy;
+        let mut old = json!({"metadata": {"name": "a.b.c"}, "spec": {"group": "b.c"}});
+        strategy.prepare_for_create(&mut old);
+        assert_eq!(old["metadata"]["generation"], 1);
+        let mut same = json!({"metadata": {"generation": 7}, "spec": {"group": "b.c"}});
+        strategy.prepare_for_update(&mut same, &old);
+        assert_eq!(same["metadata"]["generation"], 1);
+        let mut changed = json!({"metadata": {}, "spec": {"group": "d.c"}});
+        strategy.prepare_for_update(&mut changed, &old);
+        assert_eq!(changed["metadata"]["generation"], 2);
     }
 }
