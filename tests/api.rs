@@ -251,14 +251,7 @@ fn patches_selectors_and_pages() {
     );
     assert_eq!(yaml_patch.status, 415);
 
-    let names = |path: &str| -> Vec<String> {
-        s.get(path).json()["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let names = |path: &str| s.names(path);
     assert_eq!(
         names(&format!("{base}?labelSelector=tier%3Dweb")),
         ["a", "c"]
@@ -502,15 +495,7 @@ fn secrets_fold_string_data_and_refuse_bad_base64() {
     assert_eq!(s.get(&format!("{base}/s1")).json()["type"], "Opaque");
 
     // `type` is a field a secret selector may name; a configmap has no such field.
-    let names = |path: &str| -> Vec<String> {
-        let list = s.get(path).json();
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let names = |path: &str| s.names(path);
     assert_eq!(
         names(&format!("{base}?fieldSelector=type%3DOpaque")),
         ["s1"]

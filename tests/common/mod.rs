@@ -174,6 +174,16 @@ impl TestServer {
         self.request("GET", path, &[], None)
     }
 
+    /// The names of the items a list at `path` returns, in order.
+    pub fn names(&self, path: &str) -> Vec<String> {
+        self.get(path).json()["items"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub fn send_json(&self, method: &str, path: &str, body: &Value) -> ClientResponse {
         self.request(
             method,
