@@ -165,7 +165,6 @@ impl ResourceHandler {
     fn patch(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
         let content_type = req.header("content-type").unwrap_or("");
         let media = content_type.split(';').next().unwrap_or("").trim();
-        #[derive(PartialEq)]
         enum PatchType {
             Json,
             Merge,
@@ -188,8 +187,8 @@ impl ResourceHandler {
         let store = self.rest.store();
         let mut obj = store.get(namespace, name)?;
         let stored_rv = meta_str(&obj, "resourceVersion").to_string();
-        if patch_type == PatchType::Json {
-            json_patch(&mut obj, &patch).map_err(|e| match e {
+        match patch_type {
+            PatchType::Json => json_patch(&mut obj, &patch).map_err(|e| match e {
                 JsonPatchError::Malformed(why) => {
                     StatusError::bad_request(format!("error decoding patch: {why}"))
                 }
@@ -199,17 +198,19 @@ impl ResourceHandler {
                         "the server rejected our request due to an error in our request: {why}"
                     ),
                 ),
-            })?;
-        } else if patch_type == PatchType::Strategic {
-            let keys = self.def.strategy.patch_merge_keys();
-            strategic_merge_patch(&mut obj, &patch, keys)
-                .map_err(|why| StatusError::bad_request(format!("error decoding patch: {why}")))?;
-        } else if patch.is_object() {
-            merge_patch(&mut obj, &patch);
-        } else {
-            return Err(StatusError::bad_request(
-                "error decoding patch: a merge patch must be a JSON object",
-            ));
+            })?,
+            PatchType::Strategic => {
+                let keys = self.def.strategy.patch_merge_keys();
+                strategic_merge_patch(&mut obj, &patch, keys).map_err(|why| {
+                    StatusError::bad_request(format!("error decoding patch: {why}"))
+                })?
+            }
+            PatchType::Merge if patch.is_object() => merge_patch(&mut obj, &patch),
+            PatchType::Merge => {
+                return Err(StatusError::bad_request(
+                    "error decoding patch: a merge patch must be a JSON object",
+                ))
+            }
         }
         // The patch may name a resourceVersion to insist on; otherwise the one we patched.
         if meta_str(&obj, "resourceVersion").is_empty() {
