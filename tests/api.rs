@@ -560,3 +560,24 @@ fn finalizers_hold_a_deleted_object_until_the_last_is_removed() {
     assert_eq!(s.get(&format!("{base}/held")).status, 404);
     s.stop();
 }
+
+#[test]
+fn every_namespace_gets_a_default_service_account() {
+    let s = TestServer::start("default-sa", &[]);
+    let appears = |ns: &str| {
+        let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/default");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while s.get(&path).status != 200 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no default account in {ns}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    appears("kube-system");
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh"}});
+    assert_eq!(s.send_json("POST", "/api/v1/namespaces", &ns).status, 201);
+    appears("fresh");
+    s.stop();
+}

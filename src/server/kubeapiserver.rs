@@ -4,14 +4,15 @@
 //!
 //! Its post-start hook `start-system-namespaces-controller` creates the namespaces every cluster
 //! has (`default`, `kube-system`, `kube-public`, `kube-node-lease`), as kube-apiserver's system
-//! namespaces controller does.
+//! namespaces controller does. Its hook `start-service-account-controller` gives each namespace
+//! its `default` ServiceAccount ([`super::serviceaccounts`]).
 
 use std::sync::Arc;
 
 use serde_json::json;
 
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
-use super::{new_store, resource_handler};
+use super::{new_store, resource_handler, serviceaccounts};
 use crate::config::{admin_user, Config};
 use crate::registry::namespace::NamespaceRest;
 use crate::registry::Rest;
@@ -32,8 +33,9 @@ pub fn create_kube_apiserver(
     let secrets = new_store(config, "", "v1", "secrets");
     let service_accounts = new_store(config, "", "v1", "serviceaccounts");
     let events = new_store(config, "", "v1", "events");
+    let namespace_store = new_store(config, "", "v1", "namespaces");
     let namespaces = Arc::new(NamespaceRest {
-        namespaces: new_store(config, "", "v1", "namespaces"),
+        namespaces: Arc::clone(&namespace_store),
         namespaced: vec![
             Arc::clone(&configmaps),
             Arc::clone(&secrets),
@@ -42,6 +44,7 @@ pub fn create_kube_apiserver(
         ],
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
+    let service_accounts_for_hook = Arc::clone(&service_accounts);
     server.install_api_group(APIGroupInfo {
         group: "",
         version: "v1",
@@ -79,5 +82,13 @@ pub fn create_kube_apiserver(
         Ok(())
     });
     // ANCHOR_END: system_namespaces
+    let lifecycle = Arc::clone(&config.lifecycle);
+    server.add_post_start_hook("start-service-account-controller", move || {
+        serviceaccounts::start_controller(
+            Arc::clone(&namespace_store),
+            Arc::clone(&service_accounts_for_hook),
+            Arc::clone(&lifecycle),
+        )
+    });
     server
 }

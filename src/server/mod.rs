@@ -13,6 +13,8 @@
 //! - [`apiextensions`], [`kubeapiserver`], [`aggregator`]: the three servers.
 //! - [`filters`]: the handler chain in front of them.
 //! - [`lifecycle_signals`]: the shutdown signals every part can read.
+//! - [`serviceaccounts`]: the in-process stand-in for the controller that gives each namespace
+//!   its `default` ServiceAccount.
 
 pub mod aggregator;
 pub mod apiextensions;
@@ -20,6 +22,7 @@ pub mod filters;
 pub mod generic;
 pub mod kubeapiserver;
 pub mod lifecycle_signals;
+pub mod serviceaccounts;
 
 use std::sync::Arc;
 
