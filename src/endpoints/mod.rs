@@ -8,6 +8,7 @@
 //! - [`discovery`]: `/api`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`.
 //! - [`table`]: the Table and PartialObjectMetadata views.
 //! - [`patch`]: JSON merge patch and JSON patch.
+//! - [`strategic`]: strategic merge patch, with each kind's merge keys.
 
 pub mod discovery;
 pub mod handlers;
