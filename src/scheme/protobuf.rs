@@ -6,7 +6,7 @@
 //! object, encoded by the Go types' `generated.proto`. We turn it into the same JSON a JSON
 //! client would have sent, so that everything after decoding is shared. Responses stay JSON:
 //! kubectl accepts `application/json` second, and client-go picks the decoder by the response's
-//! `Content-Type`. Only the kinds in [`schema_of`] can be read this way; others answer 415.
+//! `Content-Type`. Only the kinds in `schema_of` can be read this way; others answer 415.
 
 use base64::Engine;
 use serde_json::{Map, Value};
