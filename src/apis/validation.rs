@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, required};
+use crate::scheme::{forbidden, invalid, required};
 
 const DNS1123_LABEL_ERR: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const DNS1123_SUBDOMAIN_ERR: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
@@ -158,6 +158,27 @@ pub fn validate_object_meta(obj: &Value, rule: NameRule) -> Vec<StatusCause> {
         )),
     }
     causes
+}
+
+/// The finalizers of an object; none when the field is missing.
+pub fn finalizers(obj: &Value) -> &[Value] {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The part of `ValidateObjectMetaUpdate` that needs the stored object: once an object is being
+/// deleted, its finalizers may only go away.
+pub fn validate_object_meta_update(new: &Value, old: &Value) -> Vec<StatusCause> {
+    let before = finalizers(old);
+    let being_deleted = !old["metadata"]["deletionTimestamp"].is_null();
+    if being_deleted && finalizers(new).iter().any(|f| !before.contains(f)) {
+        return vec![forbidden(
+            "metadata.finalizers",
+            "no new finalizers can be added if the object is being deleted",
+        )];
+    }
+    Vec::new()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Strategic merge patch, as `k8s.io/apimachinery/pkg/util/strategicpatch` applies it: a merge
-//! patch that knows which lists are sets to merge into rather than values to replace.
+//! Strategic merge patch (stage 4, book appendix A), as
+//! `k8s.io/apimachinery/pkg/util/strategicpatch` applies it: a merge patch that knows which
+//! lists are sets to merge into rather than values to replace.
 //!
 //! In Go the knowledge comes from struct tags (`patchStrategy:"merge" patchMergeKey:"name"`).
 //! Here each kind's strategy lists its merge keys by field path (`Strategy::patch_merge_keys`), beside the two
@@ -69,11 +70,7 @@ fn merge_map(
         if field.starts_with('$') {
             continue;
         }
-        let field_path = if path.is_empty() {
-            field.clone()
-        } else {
-            format!("{path}.{field}")
-        };
+        let field_path = join(path, field);
         match value {
             Value::Null => {
                 target.remove(field);
@@ -123,10 +120,10 @@ fn merge_map(
                 list.retain(|v| !doomed.contains(v));
             }
         } else if let Some(field) = directive.strip_prefix("$setElementOrder/") {
-            let order = values()?.clone();
+            let order = values()?;
             let key = merge_key(keys, &join(path, field)).unwrap_or_default();
             if let Some(Value::Array(list)) = target.get_mut(field) {
-                set_element_order(list, &order, key);
+                set_element_order(list, order, key);
             }
         } else if directive == "$retainKeys" {
             let keep = values()?;
@@ -193,16 +190,21 @@ fn merge_list(
 
 /// Puts the elements named in `order` first, in that order; the rest keep theirs.
 fn set_element_order(list: &mut [Value], order: &[Value], key: &str) {
-    let rank = |v: &Value| {
-        let id = if key.is_empty() { Some(v) } else { v.get(key) };
-        id.and_then(|id| {
-            order
-                .iter()
-                .position(|o| (if key.is_empty() { Some(o) } else { o.get(key) }) == Some(id))
-        })
-        .unwrap_or(usize::MAX)
+    // An element is named by its merge key, or, in a list of scalars, by itself.
+    let id = |v: &'_ Value| -> Option<Value> {
+        if key.is_empty() {
+            Some(v.clone())
+        } else {
+            v.get(key).cloned()
+        }
     };
-    list.sort_by_key(rank);
+    let ids: Vec<Option<Value>> = order.iter().map(id).collect();
+    list.sort_by_key(|v| {
+        let own = id(v);
+        ids.iter()
+            .position(|o| own.is_some() && *o == own)
+            .unwrap_or(usize::MAX)
+    });
 }
 
 fn is_delete(fields: &Map<String, Value>) -> bool {

@@ -9,10 +9,10 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use crate::apis::validation::validate_object_meta;
+use crate::apis::validation::{finalizers, validate_object_meta, validate_object_meta_update};
 use crate::config::admission::{AdmissionChain, Attributes, Operation};
 use crate::config::authentication::UserInfo;
-use crate::scheme::meta::{StatusCause, StatusDetails, StatusError};
+use crate::scheme::meta::{StatusDetails, StatusError};
 use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
 use crate::scheme::{drop_empty_meta, invalid_error, meta_str, set_meta, ResourceDef};
 use crate::storage::{KeyValue, Revision, Storage, StorageError};
@@ -210,10 +210,13 @@ impl Store {
 
     fn validate(&self, obj: &Value, old: Option<&Value>) -> Result<(), StatusError> {
         let mut causes = validate_object_meta(obj, self.def.strategy.name_rule());
-        causes.extend(match old {
-            None => self.def.strategy.validate(obj),
-            Some(old) => self.def.strategy.validate_update(obj, old),
-        });
+        match old {
+            None => causes.extend(self.def.strategy.validate(obj)),
+            Some(old) => {
+                causes.extend(validate_object_meta_update(obj, old));
+                causes.extend(self.def.strategy.validate_update(obj, old));
+            }
+        }
         if causes.is_empty() {
             Ok(())
         } else {
@@ -331,37 +334,17 @@ impl Store {
             self.admission.admit(&attrs, &mut new)?;
             self.validate(&new, Some(&old))?;
             self.admission.validate(&attrs, &new)?;
-            if !old["metadata"]["deletionTimestamp"].is_null() {
-                let finalizers = |o: &Value| -> Vec<Value> {
-                    o["metadata"]["finalizers"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                let (before, after) = (finalizers(&old), finalizers(&new));
-                if after.iter().any(|f| !before.contains(f)) {
-                    return Err(invalid_error(
-                        &self.def,
-                        name,
-                        vec![StatusCause {
-                            reason: "FieldValueForbidden".into(),
-                            message: "Forbidden: no new finalizers can be added if the object is being deleted".into(),
-                            field: "metadata.finalizers".into(),
-                        }],
-                    ));
-                }
-                // The last finalizer removed from an object being deleted: this update finishes
-                // the delete (`shouldDeleteDuringUpdate` in the generic store).
-                if after.is_empty() {
-                    if !opts.dry_run {
-                        match self.storage.delete(&key, Some(current.mod_revision)) {
-                            Ok(_) => {}
-                            Err(StorageError::Conflict { .. }) if wanted.is_none() => continue,
-                            Err(e) => return Err(self.storage_error(name, e)),
-                        }
+            // The last finalizer removed from an object being deleted: this update finishes
+            // the delete (`shouldDeleteDuringUpdate` in the generic store).
+            if !old["metadata"]["deletionTimestamp"].is_null() && finalizers(&new).is_empty() {
+                if !opts.dry_run {
+                    match self.storage.delete(&key, Some(current.mod_revision)) {
+                        Ok(_) => {}
+                        Err(StorageError::Conflict { .. }) if wanted.is_none() => continue,
+                        Err(e) => return Err(self.storage_error(name, e)),
                     }
-                    return Ok(new);
                 }
+                return Ok(new);
             }
             let bytes = Self::encode(&new);
             // An update that changes nothing is not written: the revision stays, and watchers
@@ -441,10 +424,7 @@ impl Store {
         let mut obj = self.decode(&current)?;
         self.check_preconditions(&obj, opts)?;
         self.admit_delete(namespace, name, &obj, user)?;
-        let has_finalizers = obj["metadata"]["finalizers"]
-            .as_array()
-            .is_some_and(|f| !f.is_empty());
-        if has_finalizers {
+        if !finalizers(&obj).is_empty() {
             // Graceful deletion: mark it, and whoever owns a finalizer finishes the job.
             if obj["metadata"]["deletionTimestamp"].is_null() && !opts.dry_run {
                 set_meta(
@@ -532,9 +512,8 @@ fn continue_key(
     if rv > storage.current_revision() || start.contains("..") {
         return Err(bad());
     }
-    // The first page's revision has been compacted: kube-apiserver's etcd3 store refuses to
-    // go on with a list it could no longer make consistent.
-    // Like it, the 410 carries a fresh token for the rest of the list at the current revision.
+    // The first page's revision has been compacted: like kube-apiserver's etcd3 store, refuse to
+    // go on with a list that can no longer be consistent, and offer a fresh token for the rest.
     if rv < storage.compacted_revision() {
         let mut err = StatusError::expired(CONTINUE_EXPIRED);
         let fresh = encode_continue(storage.current_revision(), start);

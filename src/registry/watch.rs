@@ -16,7 +16,8 @@ use crate::scheme::parameter_codec::ListOptions;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::{EventType, WatchMessage, Watcher};
 
-/// How often a quiet watch gets a BOOKMARK: kube-apiserver's watch cache sends one about a minute.
+/// How often a watch that allows bookmarks gets one: about once a minute, as from kube-apiserver's
+/// watch cache.
 pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Turns one event (`ADDED`, the object) into the bytes of one line of the stream.

@@ -65,7 +65,6 @@ pub trait Strategy: Send + Sync {
     fn validate_update(&self, new: &Value, _old: &Value) -> Vec<StatusCause> {
         self.validate(new)
     }
-    /// Columns after `Name` in the Table view (`kubectl get`).
     /// The lists a strategic merge patch merges instead of replacing, beyond ObjectMeta's: the
     /// `patchMergeKey` struct tags of the Go types.
     fn patch_merge_keys(&self) -> MergeKeys {
@@ -78,6 +77,7 @@ pub trait Strategy: Send + Sync {
         true
     }
 
+    /// Columns after `Name` in the Table view (`kubectl get`).
     fn table_columns(&self) -> Vec<TableColumn>;
     /// The cells for those columns.
     fn table_cells(&self, obj: &Value) -> Vec<Value>;
@@ -240,6 +240,28 @@ pub fn drop_empty_meta(obj: &mut Value) {
             Value::String(s) => !s.is_empty(),
             _ => true,
         });
+    }
+}
+
+/// A field error as `field.Forbidden` makes it.
+pub fn forbidden(field: &str, detail: &str) -> StatusCause {
+    StatusCause {
+        reason: "FieldValueForbidden".into(),
+        message: format!("Forbidden: {detail}"),
+        field: field.into(),
+    }
+}
+
+/// A field error as `field.NotSupported` makes it.
+pub fn not_supported(field: &str, value: &str, supported: &[&str]) -> StatusCause {
+    let quoted: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
+    StatusCause {
+        reason: "FieldValueNotSupported".into(),
+        message: format!(
+            "Unsupported value: {value:?}: supported values: {}",
+            quoted.join(", ")
+        ),
+        field: field.into(),
     }
 }
 

@@ -5,9 +5,9 @@
 //! parameters are ignored (kubectl adds `timeout=32s` to discovery, which is ours to ignore).
 
 use super::codec::FieldValidation;
-use super::meta::StatusCause;
 use super::meta::StatusError;
 use super::selector::{FieldSelector, LabelSelector};
+use super::{forbidden, not_supported};
 
 #[derive(Debug, Default)]
 pub struct ListOptions {
@@ -79,47 +79,51 @@ impl ListOptions {
     fn validate(&self) -> Result<(), StatusError> {
         let mut causes = Vec::new();
         let rv_match = self.resource_version_match.as_str();
+        // Most rules are about `resourceVersionMatch`.
+        let forbid = |detail: &str| forbidden("resourceVersionMatch", detail);
+        let unsupported =
+            |supported: &[&str]| not_supported("resourceVersionMatch", rv_match, supported);
         if self.watch {
             if self.send_initial_events.is_some() && rv_match != "NotOlderThan" {
-                causes.push(forbidden(
+                causes.push(forbid(
                     "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
                 ));
             }
             if !rv_match.is_empty() {
                 if self.send_initial_events.is_none() {
-                    causes.push(forbidden(
+                    causes.push(forbid(
                         "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
                     ));
                 }
                 if rv_match != "NotOlderThan" {
-                    causes.push(not_supported(rv_match, &["NotOlderThan"]));
+                    causes.push(unsupported(&["NotOlderThan"]));
                 }
             }
         } else {
             if !rv_match.is_empty() {
                 if self.resource_version.is_empty() {
-                    causes.push(forbidden(
+                    causes.push(forbid(
                         "resourceVersionMatch is forbidden unless resourceVersion is provided",
                     ));
                 }
                 if !matches!(rv_match, "Exact" | "NotOlderThan") {
-                    causes.push(not_supported(rv_match, &["Exact", "NotOlderThan", ""]));
+                    causes.push(unsupported(&["Exact", "NotOlderThan", ""]));
                 }
                 if rv_match == "Exact" && self.resource_version == "0" {
-                    causes.push(forbidden(
+                    causes.push(forbid(
                         "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
                     ));
                 }
             }
             if self.send_initial_events.is_some() {
-                causes.push(StatusCause {
-                    field: "sendInitialEvents".into(),
-                    ..forbidden("sendInitialEvents is forbidden for list")
-                });
+                causes.push(forbidden(
+                    "sendInitialEvents",
+                    "sendInitialEvents is forbidden for list",
+                ));
             }
         }
         if !rv_match.is_empty() && !self.continue_token.is_empty() {
-            causes.push(forbidden(
+            causes.push(forbid(
                 "resourceVersionMatch is forbidden when continue is provided",
             ));
         }
@@ -135,27 +139,6 @@ impl ListOptions {
         }
     }
     // ANCHOR_END: validate_list_options
-}
-
-/// A `field.Forbidden` on `resourceVersionMatch`, the field most of these rules are about.
-fn forbidden(detail: &str) -> StatusCause {
-    StatusCause {
-        reason: "FieldValueForbidden".into(),
-        message: format!("Forbidden: {detail}"),
-        field: "resourceVersionMatch".into(),
-    }
-}
-
-fn not_supported(value: &str, supported: &[&str]) -> StatusCause {
-    let quoted: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
-    StatusCause {
-        reason: "FieldValueNotSupported".into(),
-        message: format!(
-            "Unsupported value: {value:?}: supported values: {}",
-            quoted.join(", ")
-        ),
-        field: "resourceVersionMatch".into(),
-    }
 }
 
 impl WriteOptions {

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, Strategy, TableColumn};
+use crate::scheme::{forbidden, invalid, Strategy, TableColumn};
 
 pub struct ConfigMapStrategy;
 
@@ -89,11 +89,10 @@ impl Strategy for ConfigMapStrategy {
             }
             for field in ["data", "binaryData"] {
                 if new[field] != old[field] {
-                    causes.push(StatusCause {
-                        reason: "FieldValueForbidden".into(),
-                        message: "Forbidden: field is immutable when `immutable` is set".into(),
-                        field: field.into(),
-                    });
+                    causes.push(forbidden(
+                        field,
+                        "field is immutable when `immutable` is set",
+                    ));
                 }
             }
         }

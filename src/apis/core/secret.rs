@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::configmap::{base64_decoded_len, config_map_key_error, MAX_CONFIG_MAP_BYTES};
 use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, Strategy, TableColumn};
+use crate::scheme::{forbidden, invalid, Strategy, TableColumn};
 
 pub struct SecretStrategy;
 
@@ -87,11 +87,10 @@ impl Strategy for SecretStrategy {
         if old["immutable"] == Value::Bool(true)
             && (new["data"] != old["data"] || new["immutable"] != Value::Bool(true))
         {
-            causes.push(StatusCause {
-                reason: "FieldValueForbidden".into(),
-                message: "Forbidden: field is immutable when `immutable` is set".into(),
-                field: "data".into(),
-            });
+            causes.push(forbidden(
+                "data",
+                "field is immutable when `immutable` is set",
+            ));
         }
         causes
     }
