@@ -125,14 +125,19 @@ fn bad_writes_get_a_status_and_change_nothing() {
         "namespaces \"nowhere\" not found"
     );
 
-    let bad_data = s.send_json("POST", base, &cm("x", json!({"bad key": "v", "n": 1})));
-    assert_eq!(bad_data.status, 422);
+    let bad_key = s.send_json("POST", base, &cm("x", json!({"bad key": "v"})));
+    assert_eq!(bad_key.status, 422);
     assert_eq!(
-        bad_data.json()["details"]["causes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+        bad_key.json()["details"]["causes"][0]["field"],
+        "data[bad key]"
+    );
+
+    // A value of the wrong type fails decoding, before validation: 400, in Go's words.
+    let not_a_string = s.send_json("POST", base, &cm("x", json!({"n": 1})));
+    assert_eq!(not_a_string.status, 400);
+    assert_eq!(
+        not_a_string.json()["message"],
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
     );
 
     let put_collection = s.send_json("PUT", base, &cm("x", json!({})));
@@ -348,7 +353,14 @@ fn discovery_walks_the_three_servers() {
         .iter()
         .map(|g| g["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(groups, ["apiregistration.k8s.io", "apiextensions.k8s.io"]);
+    assert_eq!(
+        groups,
+        ["apiregistration.k8s.io", "apiextensions.k8s.io", "apps"]
+    );
+    // A subresource is its own entry, naming its kind's group when it is not the parent's.
+    let apps = s.get("/apis/apps/v1").json();
+    assert_eq!(apps["resources"][1]["name"], "deployments/scale");
+    assert_eq!(apps["resources"][1]["group"], "autoscaling");
     // Served by the apiextensions server, two delegations down.
     let crds = s.get("/apis/apiextensions.k8s.io/v1").json();
     assert_eq!(crds["resources"][0]["name"], "customresourcedefinitions");
@@ -364,7 +376,8 @@ fn discovery_walks_the_three_servers() {
         [
             "v1.",
             "v1.apiextensions.k8s.io",
-            "v1.apiregistration.k8s.io"
+            "v1.apiregistration.k8s.io",
+            "v1.apps"
         ]
     );
     // Aggregated discovery (apidiscovery.k8s.io/v2), as kubectl asks for it first.
@@ -396,7 +409,10 @@ fn discovery_walks_the_three_servers() {
         .iter()
         .map(|i| i["metadata"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["apiregistration.k8s.io", "apiextensions.k8s.io"]);
+    assert_eq!(
+        names,
+        ["apiregistration.k8s.io", "apiextensions.k8s.io", "apps"]
+    );
     assert_eq!(
         apis["items"][1]["versions"][0]["resources"][0]["resource"],
         "customresourcedefinitions"

@@ -10,11 +10,28 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::scheme::meta::StatusCause;
+use crate::scheme::schema::{field, Struct, Type, METADATA_DOC, OBJECT_META};
 use crate::scheme::{
-    invalid, required, set_meta, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS,
+    invalid, required, set_meta, ResourceDef, Scheme, Strategy, Subresource, TableColumn, ALL_VERBS,
 };
 
 pub const GROUP: &str = "apiextensions.k8s.io";
+
+/// Spec and status are stored as given and checked by the strategy.
+pub static CUSTOM_RESOURCE_DEFINITION: Struct = Struct {
+    name: "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
+    description: "A new resource served by the apiextensions-apiserver under its group and names.",
+    fields: &[
+        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
+        field(2, "spec", Type::Any, "The desired state."),
+        field(
+            3,
+            "status",
+            Type::Any,
+            "The observed state, written by the server.",
+        ),
+    ],
+};
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
@@ -27,8 +44,9 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         short_names: &["crd", "crds"],
         categories: &["api-extensions"],
         verbs: ALL_VERBS,
-        fields: &["metadata", "spec", "status"],
+        schema: &CUSTOM_RESOURCE_DEFINITION,
         selectable_fields: &[],
+        subresources: &[Subresource::Status],
         strategy: Arc::new(CustomResourceDefinitionStrategy),
     });
 }

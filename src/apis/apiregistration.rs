@@ -12,9 +12,28 @@ use serde_json::{json, Value};
 use super::validation::{dns1123_label, dns1123_subdomain, NameRule};
 use super::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, required, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
+use crate::scheme::schema::{field, Struct, Type, METADATA_DOC, OBJECT_META};
+use crate::scheme::{
+    invalid, required, ResourceDef, Scheme, Strategy, Subresource, TableColumn, ALL_VERBS,
+};
 
 pub const GROUP: &str = "apiregistration.k8s.io";
+
+/// Spec and status are stored as given and checked by the strategy.
+pub static API_SERVICE: Struct = Struct {
+    name: "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService",
+    description: "A group/version the aggregator serves, locally or from another server.",
+    fields: &[
+        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
+        field(2, "spec", Type::Any, "The desired state."),
+        field(
+            3,
+            "status",
+            Type::Any,
+            "The observed state, written by the server.",
+        ),
+    ],
+};
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
@@ -27,8 +46,9 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         short_names: &[],
         categories: &["api-extensions"],
         verbs: ALL_VERBS,
-        fields: &["metadata", "spec", "status"],
+        schema: &API_SERVICE,
         selectable_fields: &[],
+        subresources: &[Subresource::Status],
         strategy: Arc::new(APIServiceStrategy),
     });
 }

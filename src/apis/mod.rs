@@ -1,13 +1,16 @@
 //! The API groups and their kinds (book chapter 1): each group module has an `add_to_scheme`
 //! that registers its kinds, as each Go API package's `AddToScheme` does.
 //!
-//! - [`core`]: the legacy group (`/api/v1`): Namespace, ConfigMap, Secret.
+//! - [`core`]: the legacy group (`/api/v1`): Namespace, ConfigMap, Secret, ServiceAccount,
+//!   Event, Pod, Service.
+//! - [`apps`]: `apps/v1` Deployment (and the `autoscaling/v1` Scale of its `/scale`).
 //! - [`apiextensions`]: `apiextensions.k8s.io/v1` CustomResourceDefinition.
 //! - [`apiregistration`]: `apiregistration.k8s.io/v1` APIService.
 //! - [`validation`]: the name and metadata rules every kind shares (`ValidateObjectMeta`).
 
 pub mod apiextensions;
 pub mod apiregistration;
+pub mod apps;
 pub mod core;
 pub mod validation;
 
@@ -47,6 +50,7 @@ pub fn since_cell(timestamp: &Value) -> Value {
 pub fn new_scheme() -> crate::scheme::Scheme {
     let mut scheme = crate::scheme::Scheme::default();
     core::add_to_scheme(&mut scheme);
+    apps::add_to_scheme(&mut scheme);
     apiextensions::add_to_scheme(&mut scheme);
     apiregistration::add_to_scheme(&mut scheme);
     scheme

@@ -44,25 +44,40 @@ pub fn api_resource_list(
     version: &str,
     resources: &[std::sync::Arc<ResourceDef>],
 ) -> Value {
-    let list: Vec<Value> = resources
-        .iter()
-        .map(|r| {
+    let mut list: Vec<Value> = Vec::new();
+    for r in resources {
+        let mut entry = json!({
+            "name": r.resource,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": r.verbs,
+        });
+        if !r.short_names.is_empty() {
+            entry["shortNames"] = json!(r.short_names);
+        }
+        if !r.categories.is_empty() {
+            entry["categories"] = json!(r.categories);
+        }
+        list.push(entry);
+        // Each subresource is an entry of its own, `deployments/scale`, which names its group
+        // and version only when they are not the parent's.
+        for sub in r.subresources {
+            let (group, version, kind) = sub.response_kind(r);
             let mut entry = json!({
-                "name": r.resource,
-                "singularName": r.singular,
+                "name": format!("{}/{}", r.resource, sub.name()),
+                "singularName": "",
                 "namespaced": r.namespaced,
-                "kind": r.kind,
-                "verbs": r.verbs,
+                "kind": kind,
+                "verbs": crate::scheme::Subresource::VERBS,
             });
-            if !r.short_names.is_empty() {
-                entry["shortNames"] = json!(r.short_names);
+            if !version.is_empty() {
+                entry["group"] = json!(group);
+                entry["version"] = json!(version);
             }
-            if !r.categories.is_empty() {
-                entry["categories"] = json!(r.categories);
-            }
-            entry
-        })
-        .collect();
+            list.push(entry);
+        }
+    }
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version(group, version), "resources": list})
 }
 // ANCHOR_END: api_resource_list
@@ -115,6 +130,15 @@ pub fn api_group_discovery(
                     }
                     if !r.categories.is_empty() {
                         entry["categories"] = json!(r.categories);
+                    }
+                    if !r.subresources.is_empty() {
+                        let subs: Vec<Value> = r.subresources.iter().map(|sub| {
+                            let (group, version, kind) = sub.response_kind(r);
+                            json!({"subresource": sub.name(),
+                                   "responseKind": {"group": group, "version": version, "kind": kind},
+                                   "verbs": crate::scheme::Subresource::VERBS})
+                        }).collect();
+                        entry["subresources"] = json!(subs);
                     }
                     entry
                 })

@@ -12,6 +12,7 @@ use super::strategic::strategic_merge_patch;
 use super::table::{
     partial_object_metadata, partial_object_metadata_list, to_table, IncludeObject,
 };
+use crate::apis::apps::to_scale;
 use crate::http::{Request, Response};
 use crate::registry::store::Deleted;
 use crate::registry::watch::{EventEncoder, WatchStream};
@@ -19,7 +20,8 @@ use crate::registry::Rest;
 use crate::scheme::codec::{decode, negotiate, Output};
 use crate::scheme::meta::{Status, StatusError};
 use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
-use crate::scheme::{meta_str, ResourceDef};
+use crate::scheme::schema::Struct;
+use crate::scheme::{invalid, meta_str, set_meta, ResourceDef, Subresource};
 use crate::server::generic::NotFound;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::Revision;
@@ -43,8 +45,21 @@ impl ResourceHandler {
         } else {
             info.namespace.is_empty() || self.def.resource == "namespaces"
         };
-        if !scoped_right || !info.subresource.is_empty() || info.parts.len() > 2 {
+        if !scoped_right || info.parts.len() > 2 {
             return NotFound::response();
+        }
+        if !info.subresource.is_empty() {
+            return match self
+                .def
+                .subresources
+                .iter()
+                .find(|s| s.name() == info.subresource)
+            {
+                Some(sub) if !info.name.is_empty() => self
+                    .serve_subresource(req, *sub, &info.namespace, &info.name, &info.verb)
+                    .unwrap_or_else(|e| e.to_response()),
+                _ => NotFound::response(),
+            };
         }
         if !self.def.verbs.contains(&info.verb.as_str()) {
             return StatusError::method_not_supported(self.def.group_resource(), &info.verb)
@@ -71,6 +86,126 @@ impl ResourceHandler {
         result.unwrap_or_else(|e| e.to_response())
     }
     // ANCHOR_END: serve_resource
+
+    // ANCHOR: serve_subresource
+    /// `/status` and `/scale`: get, update and patch of one view of an object.
+    fn serve_subresource(
+        &self,
+        req: &Request,
+        sub: Subresource,
+        namespace: &str,
+        name: &str,
+        verb: &str,
+    ) -> Result<Response, StatusError> {
+        let user = &req.context.user;
+        let written = match verb {
+            "get" => {
+                let view = self.read_view(sub, namespace, name)?;
+                return self.view_response(req, sub, 200, &view);
+            }
+            "update" => {
+                let opts = WriteOptions::decode(&req.query_pairs())?;
+                let view = match sub {
+                    Subresource::Status => self.decode_body(req, &opts)?.0,
+                    Subresource::Scale => serde_json::from_slice(&req.body).map_err(|e| {
+                        StatusError::bad_request(format!("error decoding Scale: {e}"))
+                    })?,
+                };
+                self.write_view(sub, namespace, name, view, &opts, user)?
+            }
+            "patch" => {
+                let opts = WriteOptions::decode(&req.query_pairs())?;
+                let view = self.read_view(sub, namespace, name)?;
+                let schema = match sub {
+                    Subresource::Status => self.def.schema,
+                    Subresource::Scale => &crate::apis::apps::SCALE,
+                };
+                let patched = apply_patch(req, view, schema)?;
+                self.write_view(sub, namespace, name, patched, &opts, user)?
+            }
+            _ => {
+                return Err(StatusError::method_not_supported(
+                    self.def.group_resource(),
+                    verb,
+                ))
+            }
+        };
+        self.view_response(req, sub, 200, &written)
+    }
+
+    /// The object (for `status`) or its Scale.
+    fn read_view(
+        &self,
+        sub: Subresource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, StatusError> {
+        let obj = self.rest.store().get(namespace, name)?;
+        Ok(match sub {
+            Subresource::Status => obj,
+            Subresource::Scale => to_scale(&obj),
+        })
+    }
+
+    /// Writes a view back: the status alone, or the replica count a Scale names.
+    fn write_view(
+        &self,
+        sub: Subresource,
+        namespace: &str,
+        name: &str,
+        view: Value,
+        opts: &WriteOptions,
+        user: &crate::config::authentication::UserInfo,
+    ) -> Result<Value, StatusError> {
+        let store = self.rest.store();
+        match sub {
+            Subresource::Status => store.update_status(namespace, name, view, opts, user),
+            Subresource::Scale => {
+                let replicas = &view["spec"]["replicas"];
+                if !replicas
+                    .as_i64()
+                    .is_some_and(|r| (0..=i64::from(i32::MAX)).contains(&r))
+                {
+                    return Err(StatusError::invalid(
+                        "autoscaling",
+                        "Scale",
+                        name,
+                        vec![invalid(
+                            "spec.replicas",
+                            replicas,
+                            "must be greater than or equal to 0",
+                        )],
+                    ));
+                }
+                let mut obj = store.get(namespace, name)?;
+                // A Scale that names a resourceVersion writes only over that version.
+                if let Some(rv) = view["metadata"]["resourceVersion"]
+                    .as_str()
+                    .filter(|r| !r.is_empty())
+                {
+                    set_meta(&mut obj, "resourceVersion", json!(rv));
+                }
+                obj["spec"]["replicas"] = replicas.clone();
+                store
+                    .update(namespace, name, obj, opts, user)
+                    .map(|o| to_scale(&o))
+            }
+        }
+    }
+
+    fn view_response(
+        &self,
+        req: &Request,
+        sub: Subresource,
+        status: u16,
+        view: &Value,
+    ) -> Result<Response, StatusError> {
+        match sub {
+            Subresource::Status => self.object_response(req, status, view),
+            Subresource::Scale => Ok(Response::json(status, view)),
+        }
+    }
+    // ANCHOR_END: serve_subresource
 
     /// One object in the media type the client accepts.
     fn object_response(
@@ -163,60 +298,12 @@ impl ResourceHandler {
     /// `PATCH`: a JSON patch, a JSON merge patch or a strategic merge patch, applied to the
     /// stored object and then written as an update that must find the object unchanged.
     fn patch(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
-        let content_type = req.header("content-type").unwrap_or("");
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        enum PatchType {
-            Json,
-            Merge,
-            Strategic,
-        }
-        let patch_type = match media {
-            "application/json-patch+json" => PatchType::Json,
-            "application/merge-patch+json" => PatchType::Merge,
-            "application/strategic-merge-patch+json" => PatchType::Strategic,
-            _ => {
-                return Err(StatusError::new(
-                    415,
-                    format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {media:?})"),
-                ))
-            }
-        };
         let opts = WriteOptions::decode(&req.query_pairs())?;
-        let patch: Value = serde_json::from_slice(&req.body)
-            .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
         let store = self.rest.store();
-        let mut obj = store.get(namespace, name)?;
-        let stored_rv = meta_str(&obj, "resourceVersion").to_string();
-        match patch_type {
-            PatchType::Json => json_patch(&mut obj, &patch).map_err(|e| match e {
-                JsonPatchError::Malformed(why) => {
-                    StatusError::bad_request(format!("error decoding patch: {why}"))
-                }
-                JsonPatchError::Failed(why) => StatusError::new(
-                    422,
-                    format!(
-                        "the server rejected our request due to an error in our request: {why}"
-                    ),
-                ),
-            })?,
-            PatchType::Strategic => {
-                let keys = self.def.strategy.patch_merge_keys();
-                strategic_merge_patch(&mut obj, &patch, keys).map_err(|why| {
-                    StatusError::bad_request(format!("error decoding patch: {why}"))
-                })?
-            }
-            PatchType::Merge if patch.is_object() => merge_patch(&mut obj, &patch),
-            PatchType::Merge => {
-                return Err(StatusError::bad_request(
-                    "error decoding patch: a merge patch must be a JSON object",
-                ))
-            }
-        }
-        // The patch may name a resourceVersion to insist on; otherwise the one we patched.
-        if meta_str(&obj, "resourceVersion").is_empty() {
-            crate::scheme::set_meta(&mut obj, "resourceVersion", Value::String(stored_rv));
-        }
-        let body = serde_json::to_vec(&obj).expect("objects serialize");
+        let obj = store.get(namespace, name)?;
+        let patched = apply_patch(req, obj, self.def.schema)?;
+        // The patched object is decoded as a request body would be: unknown fields and types.
+        let body = serde_json::to_vec(&patched).expect("objects serialize");
         let decoded = decode(
             Some("application/json"),
             &body,
@@ -375,3 +462,54 @@ impl ResourceHandler {
         })
     }
 }
+
+// ANCHOR: apply_patch
+/// Applies the request's patch, of the type its `Content-Type` names, to `target`. The result
+/// keeps the `resourceVersion` it was read at unless the patch names one, so the write that
+/// follows fails with a conflict if the object changed in between.
+fn apply_patch(
+    req: &Request,
+    mut target: Value,
+    schema: &'static Struct,
+) -> Result<Value, StatusError> {
+    let content_type = req.header("content-type").unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let patch: Result<Value, StatusError> = serde_json::from_slice(&req.body)
+        .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")));
+    let read_at = meta_str(&target, "resourceVersion").to_string();
+    match media {
+        "application/json-patch+json" => json_patch(&mut target, &patch?).map_err(|e| match e {
+            JsonPatchError::Malformed(why) => {
+                StatusError::bad_request(format!("error decoding patch: {why}"))
+            }
+            JsonPatchError::Failed(why) => StatusError::new(
+                422,
+                format!("the server rejected our request due to an error in our request: {why}"),
+            ),
+        })?,
+        "application/merge-patch+json" => {
+            let patch = patch?;
+            if !patch.is_object() {
+                return Err(StatusError::bad_request(
+                    "error decoding patch: a merge patch must be a JSON object",
+                ));
+            }
+            merge_patch(&mut target, &patch)
+        }
+        "application/strategic-merge-patch+json" => {
+            strategic_merge_patch(&mut target, &patch?, schema)
+                .map_err(|why| StatusError::bad_request(format!("error decoding patch: {why}")))?
+        }
+        _ => {
+            return Err(StatusError::new(
+                415,
+                format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {media:?})"),
+            ))
+        }
+    }
+    if meta_str(&target, "resourceVersion").is_empty() {
+        set_meta(&mut target, "resourceVersion", Value::String(read_at));
+    }
+    Ok(target)
+}
+// ANCHOR_END: apply_patch

@@ -3,8 +3,8 @@
 //! lists are sets to merge into rather than values to replace.
 //!
 //! In Go the knowledge comes from struct tags (`patchStrategy:"merge" patchMergeKey:"name"`).
-//! Here each kind's strategy lists its merge keys by field path (`Strategy::patch_merge_keys`), beside the two
-//! every kind shares through ObjectMeta. A list with a merge key is merged element by element
+//! Here it comes from the kind's [`Struct`]: a list declared `ListType::Map` merges by its first
+//! key, a `ListType::Set` of scalars is a union. A list with a merge key is merged element by element
 //! (elements with the same key are patched, new ones appended); a list of scalars marked for
 //! merging is a union; every other list is replaced, as in JSON merge patch. The directives:
 //!
@@ -16,20 +16,17 @@
 
 use serde_json::{Map, Value};
 
-use crate::scheme::MergeKeys;
+use crate::scheme::schema::{list_type_at, ListType, Struct};
 
-/// The merge lists of `ObjectMeta`, which every kind has.
-const OBJECT_META: MergeKeys = &[
-    ("metadata.finalizers", ""),
-    ("metadata.ownerReferences", "uid"),
-];
-
-fn merge_key<'a>(kind_keys: MergeKeys, path: &str) -> Option<&'a str> {
-    OBJECT_META
-        .iter()
-        .chain(kind_keys)
-        .find(|(p, _)| *p == path)
-        .map(|(_, k)| *k)
+/// The merge key of the list at `path` (`""` for a set of scalars), or `None` for a list that a
+/// patch replaces.
+fn merge_key(schema: &'static Struct, path: &str) -> Option<&'static str> {
+    let names: Vec<&str> = path.split('.').collect();
+    match list_type_at(schema, &names) {
+        ListType::Map(keys) => keys.first().copied(),
+        ListType::Set => Some(""),
+        ListType::Atomic => None,
+    }
 }
 
 // ANCHOR: strategic_merge
@@ -37,7 +34,7 @@ fn merge_key<'a>(kind_keys: MergeKeys, path: &str) -> Option<&'a str> {
 pub fn strategic_merge_patch(
     target: &mut Value,
     patch: &Value,
-    keys: MergeKeys,
+    schema: &'static Struct,
 ) -> Result<(), String> {
     let Value::Object(patch) = patch else {
         return Err("a strategic merge patch must be a JSON object".into());
@@ -45,14 +42,19 @@ pub fn strategic_merge_patch(
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    merge_map(target.as_object_mut().expect("an object"), patch, "", keys)
+    merge_map(
+        target.as_object_mut().expect("an object"),
+        patch,
+        "",
+        schema,
+    )
 }
 
 fn merge_map(
     target: &mut Map<String, Value>,
     patch: &Map<String, Value>,
     path: &str,
-    keys: MergeKeys,
+    schema: &'static Struct,
 ) -> Result<(), String> {
     match patch.get("$patch").map(|d| d.as_str()) {
         None => {}
@@ -77,18 +79,18 @@ fn merge_map(
             }
             Value::Object(inner) => match target.get_mut(field) {
                 Some(Value::Object(existing)) if !is_delete(inner) => {
-                    merge_map(existing, inner, &field_path, keys)?
+                    merge_map(existing, inner, &field_path, schema)?
                 }
                 _ if is_delete(inner) => {
                     target.remove(field);
                 }
                 _ => {
                     let mut fresh = Map::new();
-                    merge_map(&mut fresh, inner, &field_path, keys)?;
+                    merge_map(&mut fresh, inner, &field_path, schema)?;
                     target.insert(field.clone(), Value::Object(fresh));
                 }
             },
-            Value::Array(items) => match merge_key(keys, &field_path) {
+            Value::Array(items) => match merge_key(schema, &field_path) {
                 Some(key) => {
                     let list = target
                         .entry(field.clone())
@@ -97,7 +99,7 @@ fn merge_map(
                         *list = Value::Array(Vec::new());
                     }
                     let list = list.as_array_mut().expect("an array");
-                    merge_list(list, items, key, &field_path, keys)?;
+                    merge_list(list, items, key, &field_path, schema)?;
                 }
                 None => {
                     target.insert(field.clone(), Value::Array(items.clone()));
@@ -121,7 +123,7 @@ fn merge_map(
             }
         } else if let Some(field) = directive.strip_prefix("$setElementOrder/") {
             let order = values()?;
-            let key = merge_key(keys, &join(path, field)).unwrap_or_default();
+            let key = merge_key(schema, &join(path, field)).unwrap_or_default();
             if let Some(Value::Array(list)) = target.get_mut(field) {
                 set_element_order(list, order, key);
             }
@@ -138,7 +140,7 @@ fn merge_list(
     patch: &[Value],
     key: &str,
     path: &str,
-    keys: MergeKeys,
+    schema: &'static Struct,
 ) -> Result<(), String> {
     if patch
         .iter()
@@ -179,7 +181,7 @@ fn merge_list(
                 let existing = list[i]
                     .as_object_mut()
                     .ok_or(format!("{path}: not a map"))?;
-                merge_map(existing, fields, path, keys)?;
+                merge_map(existing, fields, path, schema)?;
             }
             (None, false) => list.push(Value::Object(strip_directives(fields))),
         }
@@ -239,7 +241,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const SA: MergeKeys = &[("secrets", "name")];
+    const SA: &Struct = &crate::apis::core::serviceaccount::SERVICE_ACCOUNT;
 
     fn patched(target: Value, patch: Value) -> Value {
         let mut t = target;

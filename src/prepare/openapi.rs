@@ -4,14 +4,17 @@
 //! wire reference: for each kind, a path whose operations carry `x-kubernetes-group-version-kind`
 //! and whose PATCH lists the `fieldValidation` parameter, which tells kubectl to leave field
 //! validation to the server (and send `fieldValidation=Strict`). So each document lists every
-//! path and operation of its group/version, and a schema per kind with its top-level fields.
+//! path and operation of its group/version, and the definitions of its kinds and of every struct
+//! they use, made from the kinds' [`Struct`]s, so `kubectl explain deployment.spec.template`
+//! walks them to any depth.
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use crate::http::{Handler, Request, Response};
-use crate::scheme::{group_version, ResourceDef, Scheme};
+use crate::scheme::schema::{ListType, Struct, Type};
+use crate::scheme::{ResourceDef, Scheme};
 use crate::util::hash::fnv1a_hex;
 
 /// The path of a group/version's document below `/openapi/v3/`: `api/v1`, `apis/apps/v1`.
@@ -27,78 +30,70 @@ fn query_param(name: &str, type_: &str) -> Value {
     json!({"name": name, "in": "query", "schema": {"type": type_, "uniqueItems": true}})
 }
 
-fn schema_name(def: &ResourceDef) -> String {
-    let group = if def.group.is_empty() {
-        "core"
-    } else {
-        def.group
-    };
-    format!("mini.{group}.{}.{}", def.version, def.kind)
-}
-
-const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
-
-fn string_map() -> Value {
-    json!({"type": "object", "additionalProperties": {"type": "string", "default": ""}})
-}
-
-/// `ObjectMeta`, in enough detail for kubectl to compute a client-side apply patch of labels and
-/// annotations.
-fn object_meta_schema() -> Value {
-    json!({"type": "object", "properties": {
-        "name": {"type": "string"}, "generateName": {"type": "string"}, "namespace": {"type": "string"},
-        "uid": {"type": "string"}, "resourceVersion": {"type": "string"}, "generation": {"type": "integer"},
-        "creationTimestamp": {"type": "string", "format": "date-time"},
-        "deletionTimestamp": {"type": "string", "format": "date-time"},
-        "labels": string_map(), "annotations": string_map(),
-        "finalizers": {"type": "array", "items": {"type": "string"}},
-    }})
-}
-
-/// The schema of a top-level field, from its name, with the description `kubectl explain`
-/// prints. The names mean the same thing in every kind we serve, which is what lets one table
-/// describe them all.
-fn field_schema(field: &str) -> Value {
-    let string = json!({"type": "string"});
-    let time = json!({"type": "string", "format": "date-time"});
-    let object = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
-    let references = |merge: bool| {
-        let mut list = json!({"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}});
-        if merge {
-            list["x-kubernetes-patch-merge-key"] = json!("name");
-            list["x-kubernetes-patch-strategy"] = json!("merge");
+// ANCHOR: openapi_schema
+/// The OpenAPI schema of a field's type. Structs are `$ref`s to their own definitions (named as
+/// kube-apiserver names them, so `kubectl explain` prints `<[]Container>`); every struct met is
+/// added to `defs`.
+fn type_schema(type_: &Type, defs: &mut Map<String, Value>) -> Value {
+    match type_ {
+        Type::String => json!({"type": "string"}),
+        Type::Integer => json!({"type": "integer", "format": "int32"}),
+        Type::Boolean => json!({"type": "boolean"}),
+        Type::Time => json!({"type": "string", "format": "date-time"}),
+        Type::Bytes => json!({"type": "string", "format": "byte"}),
+        Type::IntOrString | Type::Quantity => {
+            json!({"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]})
         }
-        list
-    };
-    let (mut schema, description) = match field {
-        "metadata" => (
-            json!({"allOf": [{"$ref": format!("#/components/schemas/{OBJECT_META}")}], "default": {}}),
-            "Standard object's metadata: name, namespace, labels, annotations and what the server records.",
-        ),
-        "data" => (string_map(), "The data, as keys and values. In a Secret the values are base64."),
-        "binaryData" => (string_map(), "Binary data, base64-encoded, under keys that must not appear in data."),
-        "stringData" => (string_map(), "Plain-text values, folded into data on write and never stored."),
-        "immutable" => (json!({"type": "boolean"}), "If true, data cannot be changed; only deletion is allowed."),
-        "type" => (string, "The type: Opaque for a Secret by default; Normal or Warning for an Event."),
-        "secrets" => (references(true), "Secrets that pods using this service account may use, merged by name."),
-        "imagePullSecrets" => (references(false), "Secrets used to pull container images."),
-        "automountServiceAccountToken" => (json!({"type": "boolean"}), "Whether pods get an API token mounted."),
-        "involvedObject" => (object, "The object this event is about."),
-        "reason" | "action" => (string, "A short, machine-readable word for what happened."),
-        "message" => (string, "A human-readable description of what happened."),
-        "source" => (object, "The component (and host) that reported the event."),
-        "firstTimestamp" | "lastTimestamp" | "eventTime" => (time, "When the event was first or last seen."),
-        "count" => (json!({"type": "integer", "format": "int32"}), "How many times the event has happened."),
-        "reportingComponent" | "reportingInstance" => (string, "The controller that reported the event."),
-        "spec" => (object, "The desired state of the object."),
-        "status" => (object, "The observed state of the object, written by the system."),
-        _ => (object, ""),
-    };
-    if !description.is_empty() {
-        schema["description"] = json!(description);
+        Type::Pointer(inner) => type_schema(inner, defs),
+        Type::Struct(s) => {
+            add_definition(s, defs);
+            json!({"allOf": [{"$ref": format!("#/components/schemas/{}", s.name)}], "default": {}})
+        }
+        Type::Map(inner) => {
+            json!({"type": "object", "additionalProperties": type_schema(inner, defs)})
+        }
+        Type::List(inner, list_type) => {
+            let mut list = json!({"type": "array", "items": type_schema(inner, defs)});
+            match list_type {
+                ListType::Atomic => {}
+                ListType::Set => {
+                    list["x-kubernetes-list-type"] = json!("set");
+                    list["x-kubernetes-patch-strategy"] = json!("merge");
+                }
+                ListType::Map(keys) => {
+                    list["x-kubernetes-list-type"] = json!("map");
+                    list["x-kubernetes-list-map-keys"] = json!(keys);
+                    list["x-kubernetes-patch-merge-key"] = json!(keys[0]);
+                    list["x-kubernetes-patch-strategy"] = json!("merge");
+                }
+            }
+            list
+        }
+        Type::Any => json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
     }
-    schema
 }
+
+/// Adds the definition of `s` (and of the structs it uses) under its name.
+fn add_definition(s: &Struct, defs: &mut Map<String, Value>) {
+    if defs.contains_key(s.name) {
+        return;
+    }
+    // A placeholder first: a struct may reach itself.
+    defs.insert(s.name.into(), Value::Null);
+    let mut properties = Map::new();
+    for f in s.fields {
+        let mut schema = type_schema(&f.type_, defs);
+        if !f.description.is_empty() {
+            schema["description"] = json!(f.description);
+        }
+        properties.insert(f.name.into(), schema);
+    }
+    defs.insert(
+        s.name.into(),
+        json!({"description": s.description, "type": "object", "properties": properties}),
+    );
+}
+// ANCHOR_END: openapi_schema
 
 // ANCHOR: openapi_document
 /// The OpenAPI v3 document of one group/version.
@@ -155,23 +150,13 @@ fn document(group: &str, version: &str, resources: &[Arc<ResourceDef>]) -> Value
                 "delete": op("delete", "delete", vec![query_param("dryRun", "string")]),
             }),
         );
-        let mut properties = Map::new();
-        properties.insert("apiVersion".into(), json!({"type": "string"}));
-        properties.insert("kind".into(), json!({"type": "string"}));
-        for f in def.fields {
-            properties.insert((*f).into(), field_schema(f));
-        }
-        schemas.insert(
-            schema_name(def),
-            json!({
-                "description": format!("{} in {}", def.kind, group_version(def.group, def.version)),
-                "type": "object",
-                "properties": properties,
-                "x-kubernetes-group-version-kind": [gvk],
-            }),
-        );
+        add_definition(def.schema, &mut schemas);
+        let kind = &mut schemas[def.schema.name];
+        kind["properties"]["apiVersion"] = json!({"type": "string", "description": "The versioned schema of this object: group/version."});
+        kind["properties"]["kind"] =
+            json!({"type": "string", "description": "The kind of this object, in CamelCase."});
+        kind["x-kubernetes-group-version-kind"] = json!([gvk]);
     }
-    schemas.insert(OBJECT_META.into(), object_meta_schema());
     json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": format!("{}.{}", super::version::KUBERNETES_MAJOR, super::version::KUBERNETES_MINOR)},

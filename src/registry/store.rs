@@ -283,9 +283,34 @@ impl Store {
         &self,
         namespace: &str,
         name: &str,
+        obj: Value,
+        opts: &WriteOptions,
+        user: &UserInfo,
+    ) -> Result<Value, StatusError> {
+        self.write_update(namespace, name, obj, opts, user, false)
+    }
+
+    /// `PUT .../status`: the stored object with the new `status` and nothing else changed, the
+    /// other half of the split the main resource's `prepare_for_update` makes.
+    pub fn update_status(
+        &self,
+        namespace: &str,
+        name: &str,
+        obj: Value,
+        opts: &WriteOptions,
+        user: &UserInfo,
+    ) -> Result<Value, StatusError> {
+        self.write_update(namespace, name, obj, opts, user, true)
+    }
+
+    fn write_update(
+        &self,
+        namespace: &str,
+        name: &str,
         mut obj: Value,
         opts: &WriteOptions,
         user: &UserInfo,
+        status_only: bool,
     ) -> Result<Value, StatusError> {
         self.check_namespace(&mut obj, namespace)?;
         match meta_str(&obj, "name") {
@@ -312,7 +337,13 @@ impl Store {
                 return Err(self.storage_error(name, StorageError::Conflict { current }));
             }
             let old = self.decode(&current)?;
-            let mut new = obj.clone();
+            let mut new = if status_only {
+                let mut new = old.clone();
+                new["status"] = obj["status"].clone();
+                new
+            } else {
+                obj.clone()
+            };
             for field in [
                 "uid",
                 "creationTimestamp",
@@ -329,7 +360,9 @@ impl Store {
                 }
             }
             drop_empty_meta(&mut new);
-            self.def.strategy.prepare_for_update(&mut new, &old);
+            if !status_only {
+                self.def.strategy.prepare_for_update(&mut new, &old);
+            }
             let attrs = self.attributes(Operation::Update, namespace, name, user);
             self.admission.admit(&attrs, &mut new)?;
             self.validate(&new, Some(&old))?;

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::meta::StatusError;
-use super::{protobuf, ResourceDef};
+use super::{protobuf, schema, ResourceDef};
 
 /// Kubernetes' protobuf media type, which kubectl's typed commands send.
 pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
@@ -79,25 +79,6 @@ impl FieldValidation {
     }
 }
 
-/// The fields of `ObjectMeta`.
-const OBJECT_META_FIELDS: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
-
 /// A decoded body and the warnings to send back in `Warning` headers.
 pub struct Decoded {
     pub object: Value,
@@ -130,15 +111,9 @@ pub fn decode(
                 def.kind
             ))
         })?,
-        PROTOBUF => match protobuf::decode(body) {
-            Ok(v) => v,
-            Err(protobuf::ProtobufError::Malformed(why)) => {
-                return Err(StatusError::bad_request(format!("unable to decode a protobuf {}: {why}", def.kind)))
-            }
-            Err(protobuf::ProtobufError::Unsupported(_)) => {
-                return Err(StatusError::unsupported_media_type(content_type.unwrap_or("")))
-            }
-        },
+        PROTOBUF => protobuf::decode(body, def.schema).map_err(|why| {
+            StatusError::bad_request(format!("unable to decode a protobuf {}: {why}", def.kind))
+        })?,
         _ => return Err(StatusError::unsupported_media_type(content_type.unwrap_or(""))),
     };
     let Some(fields) = object.as_object_mut() else {
@@ -148,30 +123,15 @@ pub fn decode(
         )));
     };
     check_type_meta(fields, def)?;
-    let mut unknown = Vec::new();
-    fields.retain(|k, _| {
-        let known = def.fields.contains(&k.as_str()) || k == "apiVersion" || k == "kind";
-        if !known {
-            unknown.push(k.clone());
-        }
-        known
-    });
-    match fields.get_mut("metadata") {
-        Some(Value::Object(meta)) => meta.retain(|k, _| {
-            let known = OBJECT_META_FIELDS.contains(&k.as_str());
-            if !known {
-                unknown.push(format!("metadata.{k}"));
-            }
-            known
-        }),
-        Some(Value::Null) | None => {}
-        Some(_) => {
-            return Err(StatusError::bad_request(format!(
-                "unable to decode {}: metadata must be an object",
-                def.kind
-            )))
-        }
+    let mut problems = schema::Problems::default();
+    schema::check(fields, def.schema, &mut problems);
+    if let Some(why) = problems.type_error {
+        return Err(StatusError::bad_request(format!(
+            "{} in version {:?} cannot be handled as a {}: {why}",
+            def.kind, def.version, def.kind
+        )));
     }
+    let unknown = problems.unknown;
     let warnings: Vec<String> = unknown
         .iter()
         .map(|f| format!("unknown field \"{f}\""))

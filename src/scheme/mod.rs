@@ -11,12 +11,14 @@
 //! - [`codec`]: reading request bodies and choosing a response media type (`Codecs`).
 //! - [`parameter_codec`]: query strings to list/get/delete options (`ParameterCodec`).
 //! - [`protobuf`]: protobuf request bodies, read into JSON.
+//! - [`schema`]: each kind's fields, types, protobuf numbers and list semantics, described once.
 //! - [`selector`]: label and field selectors.
 
 pub mod codec;
 pub mod meta;
 pub mod parameter_codec;
 pub mod protobuf;
+pub mod schema;
 pub mod selector;
 
 use std::sync::Arc;
@@ -65,12 +67,6 @@ pub trait Strategy: Send + Sync {
     fn validate_update(&self, new: &Value, _old: &Value) -> Vec<StatusCause> {
         self.validate(new)
     }
-    /// The lists a strategic merge patch merges instead of replacing, beyond ObjectMeta's: the
-    /// `patchMergeKey` struct tags of the Go types.
-    fn patch_merge_keys(&self) -> MergeKeys {
-        &[]
-    }
-
     /// Whether the Table starts with the Name column. Events' printer shows the name last, and
     /// only with `-o wide`, so their strategy says no and lists a Name column of its own.
     fn name_column_first(&self) -> bool {
@@ -82,10 +78,6 @@ pub trait Strategy: Send + Sync {
     /// The cells for those columns.
     fn table_cells(&self, obj: &Value) -> Vec<Value>;
 }
-
-/// Field paths (dots between field names, no list indices) and their strategic-merge key; an
-/// empty key marks a list of scalars that merges as a set.
-pub type MergeKeys = &'static [(&'static str, &'static str)];
 
 /// A registered kind and the resource that serves it.
 pub struct ResourceDef {
@@ -99,13 +91,47 @@ pub struct ResourceDef {
     pub short_names: &'static [&'static str],
     pub categories: &'static [&'static str],
     pub verbs: &'static [&'static str],
-    /// Top-level fields the kind has; others are dropped on decode (or refused when the client
-    /// asks for strict field validation), as decoding into a Go struct would.
-    pub fields: &'static [&'static str],
+    /// The kind's fields: what decoding keeps (unknown fields are dropped, or refused when the
+    /// client asks for strict field validation, as decoding into a Go struct would), protobuf
+    /// numbers, list merge semantics and the descriptions OpenAPI serves.
+    pub schema: &'static schema::Struct,
     /// Fields a `fieldSelector` may name besides `metadata.name` and `metadata.namespace`: the
     /// kind's `GetAttrs`/`SelectableFields` in kube-apiserver (`type` for secrets).
     pub selectable_fields: &'static [&'static str],
+    /// The subresources served under each object's path.
+    pub subresources: &'static [Subresource],
     pub strategy: Arc<dyn Strategy>,
+}
+
+/// A subresource: a second view of an object at `<object>/<name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subresource {
+    /// `/status`: reads the object, writes only its `status` (the main resource writes all but
+    /// it), so controllers and users do not overwrite each other.
+    Status,
+    /// `/scale`: an `autoscaling/v1` Scale, the replica count alone, for `kubectl scale` and
+    /// autoscalers.
+    Scale,
+}
+
+impl Subresource {
+    pub const VERBS: &'static [&'static str] = &["get", "patch", "update"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Subresource::Status => "status",
+            Subresource::Scale => "scale",
+        }
+    }
+
+    /// The group, version and kind of its body; for `status`, the parent's kind in the
+    /// parent's group/version, which discovery writes as an empty group and version.
+    pub fn response_kind(self, def: &ResourceDef) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Subresource::Status => ("", "", def.kind),
+            Subresource::Scale => ("autoscaling", "v1", "Scale"),
+        }
+    }
 }
 
 impl ResourceDef {

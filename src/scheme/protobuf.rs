@@ -4,137 +4,18 @@
 //!
 //! Such a body is the magic `k8s\0` and a `runtime.Unknown` message whose `raw` field holds the
 //! object, encoded by the Go types' `generated.proto`. We turn it into the same JSON a JSON
-//! client would have sent, so that everything after decoding is shared. Responses stay JSON:
-//! kubectl accepts `application/json` second, and client-go picks the decoder by the response's
-//! `Content-Type`. Only the kinds in `schema_of` can be read this way; others answer 415.
+//! client would have sent, so that everything after decoding is shared. The field numbers come
+//! from the kind's [`Struct`], the one description of its shape. Responses stay JSON: kubectl
+//! accepts `application/json` second, and client-go picks the decoder by the response's
+//! `Content-Type`.
 
 use base64::Engine;
 use serde_json::{Map, Value};
 
+use super::schema::{Struct, Type};
+
 /// The four bytes before every Kubernetes protobuf message.
 pub const MAGIC: &[u8] = b"k8s\0";
-
-/// How one protobuf field becomes JSON.
-#[derive(Clone, Copy)]
-enum Kind {
-    Str,
-    Int,
-    Bool,
-    /// `metav1.Time`: `{1: seconds, 2: nanos}`, written as RFC 3339.
-    Time,
-    Message(&'static [Field]),
-    RepeatedStr,
-    RepeatedMessage(&'static [Field]),
-    MapStrStr,
-    /// `map<string, bytes>`, written as base64 (`binaryData`).
-    MapStrBytes,
-}
-
-#[derive(Clone, Copy)]
-struct Field {
-    number: u64,
-    name: &'static str,
-    kind: Kind,
-}
-
-const fn f(number: u64, name: &'static str, kind: Kind) -> Field {
-    Field { number, name, kind }
-}
-
-// ANCHOR: object_meta_proto
-/// `ObjectMeta` in `k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto` (managedFields, 17, is
-/// left out: the server writes its own).
-const OBJECT_META: &[Field] = &[
-    f(1, "name", Kind::Str),
-    f(2, "generateName", Kind::Str),
-    f(3, "namespace", Kind::Str),
-    f(5, "uid", Kind::Str),
-    f(6, "resourceVersion", Kind::Str),
-    f(7, "generation", Kind::Int),
-    f(8, "creationTimestamp", Kind::Time),
-    f(9, "deletionTimestamp", Kind::Time),
-    f(10, "deletionGracePeriodSeconds", Kind::Int),
-    f(11, "labels", Kind::MapStrStr),
-    f(12, "annotations", Kind::MapStrStr),
-    f(
-        13,
-        "ownerReferences",
-        Kind::RepeatedMessage(OWNER_REFERENCE),
-    ),
-    f(14, "finalizers", Kind::RepeatedStr),
-];
-// ANCHOR_END: object_meta_proto
-
-const OWNER_REFERENCE: &[Field] = &[
-    f(1, "kind", Kind::Str),
-    f(3, "name", Kind::Str),
-    f(4, "uid", Kind::Str),
-    f(5, "apiVersion", Kind::Str),
-    f(6, "controller", Kind::Bool),
-    f(7, "blockOwnerDeletion", Kind::Bool),
-];
-
-const CONFIG_MAP: &[Field] = &[
-    f(1, "metadata", Kind::Message(OBJECT_META)),
-    f(2, "data", Kind::MapStrStr),
-    f(3, "binaryData", Kind::MapStrBytes),
-    f(4, "immutable", Kind::Bool),
-];
-
-const SECRET: &[Field] = &[
-    f(1, "metadata", Kind::Message(OBJECT_META)),
-    f(2, "data", Kind::MapStrBytes),
-    f(3, "type", Kind::Str),
-    f(4, "stringData", Kind::MapStrStr),
-    f(5, "immutable", Kind::Bool),
-];
-
-const SERVICE_ACCOUNT: &[Field] = &[
-    f(1, "metadata", Kind::Message(OBJECT_META)),
-    f(2, "secrets", Kind::RepeatedMessage(OBJECT_REFERENCE)),
-    f(
-        3,
-        "imagePullSecrets",
-        Kind::RepeatedMessage(&[f(1, "name", Kind::Str)]),
-    ),
-    f(4, "automountServiceAccountToken", Kind::Bool),
-];
-
-const OBJECT_REFERENCE: &[Field] = &[
-    f(1, "kind", Kind::Str),
-    f(2, "namespace", Kind::Str),
-    f(3, "name", Kind::Str),
-    f(4, "uid", Kind::Str),
-    f(5, "apiVersion", Kind::Str),
-    f(6, "resourceVersion", Kind::Str),
-    f(7, "fieldPath", Kind::Str),
-];
-
-const NAMESPACE: &[Field] = &[
-    f(1, "metadata", Kind::Message(OBJECT_META)),
-    f(
-        2,
-        "spec",
-        Kind::Message(&[f(1, "finalizers", Kind::RepeatedStr)]),
-    ),
-    f(3, "status", Kind::Message(&[f(1, "phase", Kind::Str)])),
-];
-
-/// The part of `runtime.Unknown` (1 typeMeta {1 apiVersion, 2 kind}, 2 raw, 3 contentEncoding,
-/// 4 contentType) that names the kind; `raw` is read separately.
-const UNKNOWN_TYPE_META: &[Field] = &[f(1, "typeMeta", Kind::Message(TYPE_META))];
-const TYPE_META: &[Field] = &[f(1, "apiVersion", Kind::Str), f(2, "kind", Kind::Str)];
-
-/// The fields of a kind we can read from protobuf, by `apiVersion` and `kind`.
-fn schema_of(api_version: &str, kind: &str) -> Option<&'static [Field]> {
-    match (api_version, kind) {
-        ("v1", "ConfigMap") => Some(CONFIG_MAP),
-        ("v1", "Namespace") => Some(NAMESPACE),
-        ("v1", "Secret") => Some(SECRET),
-        ("v1", "ServiceAccount") => Some(SERVICE_ACCOUNT),
-        _ => None,
-    }
-}
 
 /// One field as read off the wire.
 enum WireValue<'a> {
@@ -229,107 +110,153 @@ fn time(bytes: &[u8]) -> Result<Option<Value>, String> {
     }))
 }
 
+/// Whether a decoded value is Go's empty value, which `omitempty` leaves out of JSON.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Number(n) => n.as_i64() == Some(0),
+        Value::Bool(b) => !b,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+    }
+}
+
+/// One value of `type_` from one field on the wire (one element, for a repeated field).
+fn single(type_: &Type, wire: WireValue, name: &str) -> Result<Value, String> {
+    let wrong = || format!("field {name} has the wrong wire type");
+    Ok(match (type_, wire) {
+        (Type::String, WireValue::Bytes(b)) => Value::String(utf8(b)?),
+        (Type::Integer, WireValue::Varint(v)) => Value::from(v as i64),
+        (Type::Boolean, WireValue::Varint(v)) => Value::Bool(v != 0),
+        (Type::Time, WireValue::Bytes(b)) => time(b)?.unwrap_or(Value::Null),
+        (Type::Bytes, WireValue::Bytes(b)) => {
+            Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+        }
+        // `intstr.IntOrString`: {1: type (0 int, 1 string), 2: intVal, 3: strVal}.
+        (Type::IntOrString, WireValue::Bytes(b)) => {
+            let mut r = Reader { buf: b };
+            let (mut is_string, mut int, mut string) = (false, 0i64, String::new());
+            while let Some((n, v)) = r.next()? {
+                match (n, v) {
+                    (1, WireValue::Varint(t)) => is_string = t == 1,
+                    (2, WireValue::Varint(i)) => int = i as i64,
+                    (3, WireValue::Bytes(s)) => string = utf8(s)?,
+                    _ => return Err(wrong()),
+                }
+            }
+            if is_string {
+                Value::String(string)
+            } else {
+                Value::from(int)
+            }
+        }
+        // `resource.Quantity`: {1: the string form}.
+        (Type::Quantity, WireValue::Bytes(b)) => {
+            let mut r = Reader { buf: b };
+            let mut out = String::new();
+            while let Some((n, v)) = r.next()? {
+                match (n, v) {
+                    (1, WireValue::Bytes(s)) => out = utf8(s)?,
+                    _ => return Err(wrong()),
+                }
+            }
+            Value::String(out)
+        }
+        (Type::Pointer(inner), wire) => single(inner, wire, name)?,
+        (Type::Struct(s), WireValue::Bytes(b)) => Value::Object(message(b, s)?),
+        (Type::Any, _) => return Err(format!("field {name} cannot be read from protobuf")),
+        _ => return Err(wrong()),
+    })
+}
+
 /// Decodes one message into a JSON object, leaving out empty values as Go's `omitempty` does.
-fn message(bytes: &[u8], schema: &[Field]) -> Result<Map<String, Value>, String> {
+fn message(bytes: &[u8], schema: &Struct) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     let mut r = Reader { buf: bytes };
-    while let Some((number, value)) = r.next()? {
-        // Fields we do not know are skipped, as a Go decoder keeps them out of the struct.
-        let Some(field) = schema.iter().find(|fd| fd.number == number) else {
-            continue;
-        };
+    while let Some((number, wire)) = r.next()? {
+        // A number the Go type does not have means the body is for another version of the
+        // type than ours: refuse it rather than lose what it says.
+        let field = schema
+            .fields
+            .iter()
+            .find(|fd| fd.number == number)
+            .ok_or_else(|| {
+                format!(
+                    "field number {number} is not a field of {}",
+                    schema.short_name()
+                )
+            })?;
         let name = field.name.to_string();
         let wrong = || format!("field {} has the wrong wire type", field.name);
-        match (field.kind, value) {
-            (Kind::Str, WireValue::Bytes(b)) => {
-                let s = utf8(b)?;
-                if !s.is_empty() {
-                    out.insert(name, Value::String(s));
-                }
-            }
-            (Kind::Int, WireValue::Varint(v)) => {
-                if v != 0 {
-                    out.insert(name, Value::from(v as i64));
-                }
-            }
-            (Kind::Bool, WireValue::Varint(v)) => {
-                if v != 0 {
-                    out.insert(name, Value::Bool(true));
-                }
-            }
-            (Kind::Time, WireValue::Bytes(b)) => {
-                if let Some(t) = time(b)? {
-                    out.insert(name, t);
-                }
-            }
-            (Kind::Message(inner), WireValue::Bytes(b)) => {
-                let m = message(b, inner)?;
-                if !m.is_empty() {
-                    out.insert(name, Value::Object(m));
-                }
-            }
-            (Kind::RepeatedStr, WireValue::Bytes(b)) => {
-                let list = out.entry(name).or_insert_with(|| Value::Array(Vec::new()));
-                list.as_array_mut()
-                    .ok_or_else(wrong)?
-                    .push(Value::String(utf8(b)?));
-            }
-            (Kind::RepeatedMessage(inner), WireValue::Bytes(b)) => {
-                let item = Value::Object(message(b, inner)?);
+        match (&field.type_, wire) {
+            (Type::List(item, _), wire) => {
+                let item = single(item, wire, field.name)?;
                 let list = out.entry(name).or_insert_with(|| Value::Array(Vec::new()));
                 list.as_array_mut().ok_or_else(wrong)?.push(item);
             }
-            (Kind::MapStrStr | Kind::MapStrBytes, WireValue::Bytes(b)) => {
+            (Type::Map(item), WireValue::Bytes(b)) => {
                 let (key, value) = map_entry(b)?;
-                let value = match field.kind {
-                    Kind::MapStrBytes => base64::engine::general_purpose::STANDARD.encode(value),
-                    _ => utf8(value)?,
-                };
+                let value = single(item, WireValue::Bytes(value), field.name)?;
                 let map = out.entry(name).or_insert_with(|| Value::Object(Map::new()));
-                map.as_object_mut()
-                    .ok_or_else(wrong)?
-                    .insert(key, Value::String(value));
+                map.as_object_mut().ok_or_else(wrong)?.insert(key, value);
             }
-            _ => return Err(wrong()),
+            (Type::Map(_), _) => return Err(wrong()),
+            // A pointer's zero value was set on purpose (`replicas: 0`).
+            (Type::Pointer(_), wire) => {
+                out.insert(name, single(&field.type_, wire, field.name)?);
+            }
+            (type_, wire) => {
+                let value = single(type_, wire, field.name)?;
+                if !is_empty(&value) {
+                    out.insert(name, value);
+                }
+            }
         }
     }
     Ok(out)
 }
 
-// ANCHOR: decode_protobuf
-/// A protobuf body as the JSON object it stands for, with `apiVersion` and `kind` from its
-/// `runtime.Unknown` envelope. The error says why, for a 400 (or 415 for a kind we cannot read).
-pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
-    let bad = |why: String| ProtobufError::Malformed(why);
-    let envelope = body
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| bad("the body does not start with the k8s protobuf magic".into()))?;
-    let unknown = message(envelope, UNKNOWN_TYPE_META).map_err(bad)?;
-    let mut r = Reader { buf: envelope };
-    let mut raw: &[u8] = &[];
-    while let Some((n, v)) = r.next().map_err(bad)? {
-        if let (2, WireValue::Bytes(b)) = (n, v) {
-            raw = b;
+/// `runtime.Unknown`: {1: typeMeta {1: apiVersion, 2: kind}, 2: raw, 3: contentEncoding,
+/// 4: contentType}.
+fn envelope(bytes: &[u8]) -> Result<(String, String, &[u8]), String> {
+    let mut r = Reader { buf: bytes };
+    let (mut api_version, mut kind, mut raw): (String, String, &[u8]) =
+        (String::new(), String::new(), &[]);
+    while let Some((n, v)) = r.next()? {
+        match (n, v) {
+            (1, WireValue::Bytes(type_meta)) => {
+                let mut t = Reader { buf: type_meta };
+                while let Some((n, v)) = t.next()? {
+                    match (n, v) {
+                        (1, WireValue::Bytes(b)) => api_version = utf8(b)?,
+                        (2, WireValue::Bytes(b)) => kind = utf8(b)?,
+                        _ => return Err("malformed typeMeta in the envelope".into()),
+                    }
+                }
+            }
+            (2, WireValue::Bytes(b)) => raw = b,
+            (3 | 4, WireValue::Bytes(_)) => {}
+            _ => return Err("malformed runtime.Unknown envelope".into()),
         }
     }
-    let type_meta = &unknown.get("typeMeta").cloned().unwrap_or_default();
-    let api_version = type_meta["apiVersion"].as_str().unwrap_or("");
-    let kind = type_meta["kind"].as_str().unwrap_or("");
-    let schema = schema_of(api_version, kind)
-        .ok_or_else(|| ProtobufError::Unsupported(format!("{api_version}, Kind={kind}")))?;
-    let mut object = message(raw, schema).map_err(bad)?;
-    object.insert("apiVersion".into(), Value::String(api_version.into()));
-    object.insert("kind".into(), Value::String(kind.into()));
+    Ok((api_version, kind, raw))
+}
+
+// ANCHOR: decode_protobuf
+/// A protobuf body as the JSON object it stands for, read with the kind's schema, with
+/// `apiVersion` and `kind` from its `runtime.Unknown` envelope. The error says why, for a 400.
+pub fn decode(body: &[u8], schema: &Struct) -> Result<Value, String> {
+    let bytes = body
+        .strip_prefix(MAGIC)
+        .ok_or("the body does not start with the k8s protobuf magic")?;
+    let (api_version, kind, raw) = envelope(bytes)?;
+    let mut object = message(raw, schema)?;
+    object.insert("apiVersion".into(), Value::String(api_version));
+    object.insert("kind".into(), Value::String(kind));
     Ok(Value::Object(object))
 }
 // ANCHOR_END: decode_protobuf
-
-#[derive(Debug, PartialEq)]
-pub enum ProtobufError {
-    Malformed(String),
-    /// A kind this server cannot read from protobuf (yet).
-    Unsupported(String),
-}
 
 #[cfg(test)]
 mod tests {
@@ -353,14 +280,16 @@ mod tests {
         0x12, 0x00, 0x1a, 0x02, 0x0a, 0x00, 0x1a, 0x00, 0x22, 0x00,
     ];
 
+    use crate::apis::core::{configmap::CONFIG_MAP, namespace::NAMESPACE};
+
     #[test]
     fn kubectl_bodies_from_the_wire() {
         assert_eq!(
-            decode(CREATE_CM).unwrap(),
+            decode(CREATE_CM, &CONFIG_MAP).unwrap(),
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm1", "namespace": "demo"}, "data": {"a": "b"}})
         );
         assert_eq!(
-            decode(CREATE_NS).unwrap(),
+            decode(CREATE_NS, &NAMESPACE).unwrap(),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
         );
     }
@@ -368,19 +297,21 @@ mod tests {
     #[test]
     fn every_truncation_is_an_error_not_a_panic() {
         for cut in 4..CREATE_CM.len() {
-            let _ = decode(&CREATE_CM[..cut]);
+            let _ = decode(&CREATE_CM[..cut], &CONFIG_MAP);
         }
-        assert!(matches!(
-            decode(b"k8s\0\x0a\xff"),
-            Err(ProtobufError::Malformed(_))
-        ));
-        assert!(matches!(
-            decode(b"not protobuf"),
-            Err(ProtobufError::Malformed(_))
-        ));
-        assert!(matches!(
-            decode(b"k8s\0\x0a\x04\x12\x02XY"),
-            Err(ProtobufError::Unsupported(_))
-        ));
+        assert!(decode(b"k8s\0\x0a\xff", &CONFIG_MAP).is_err());
+        assert!(decode(b"not protobuf", &CONFIG_MAP).is_err());
+    }
+
+    #[test]
+    fn an_unknown_field_number_is_refused_not_dropped() {
+        // The ConfigMap body with its `data` entry renumbered to field 9.
+        let mut body = CREATE_CM.to_vec();
+        let at = body.windows(2).position(|w| w == [0x12, 0x06]).unwrap();
+        body[at] = 0x4a;
+        assert_eq!(
+            decode(&body, &CONFIG_MAP).unwrap_err(),
+            "field number 9 is not a field of ConfigMap"
+        );
     }
 }

@@ -33,6 +33,8 @@ pub fn create_kube_apiserver(
     let secrets = new_store(config, "", "v1", "secrets");
     let service_accounts = new_store(config, "", "v1", "serviceaccounts");
     let events = new_store(config, "", "v1", "events");
+    let pods = new_store(config, "", "v1", "pods");
+    let deployments = new_store(config, "apps", "v1", "deployments");
     let namespace_store = new_store(config, "", "v1", "namespaces");
     let namespaces = Arc::new(NamespaceRest {
         namespaces: Arc::clone(&namespace_store),
@@ -41,6 +43,8 @@ pub fn create_kube_apiserver(
             Arc::clone(&secrets),
             Arc::clone(&service_accounts),
             Arc::clone(&events),
+            Arc::clone(&pods),
+            Arc::clone(&deployments),
         ],
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
@@ -54,7 +58,13 @@ pub fn create_kube_apiserver(
             resource_handler(config, secrets),
             resource_handler(config, service_accounts),
             resource_handler(config, events),
+            resource_handler(config, pods),
         ],
+    });
+    server.install_api_group(APIGroupInfo {
+        group: "apps",
+        version: "v1",
+        resources: vec![resource_handler(config, deployments)],
     });
     let storage = Arc::clone(&config.storage);
     server.add_health_check("etcd", move || {

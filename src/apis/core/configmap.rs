@@ -4,9 +4,37 @@ use serde_json::{json, Value};
 
 use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
+use crate::scheme::schema::{field, Struct, Type, METADATA_DOC, OBJECT_META, STRING_MAP};
 use crate::scheme::{forbidden, invalid, Strategy, TableColumn};
 
 pub struct ConfigMapStrategy;
+
+/// `v1.ConfigMap`.
+pub static CONFIG_MAP: Struct = Struct {
+    name: "io.k8s.api.core.v1.ConfigMap",
+    description: "Configuration data for pods to consume, as keys and values.",
+    fields: &[
+        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
+        field(
+            2,
+            "data",
+            STRING_MAP,
+            "Configuration data as UTF-8 strings; keys are alphanumeric, '-', '_' or '.'.",
+        ),
+        field(
+            3,
+            "binaryData",
+            Type::Map(&Type::Bytes),
+            "Binary data, base64 in JSON; its keys must not also be in data.",
+        ),
+        field(
+            4,
+            "immutable",
+            Type::Pointer(&Type::Boolean),
+            "If true, data and binaryData cannot change; only deletion is allowed.",
+        ),
+    ],
+};
 
 /// `IsConfigMapKey`: what a key of `data` or `binaryData` may be.
 pub(super) fn config_map_key_error(key: &str) -> Option<&'static str> {
@@ -69,9 +97,6 @@ impl Strategy for ConfigMapStrategy {
                 message: format!("Too long: must have at most {MAX_CONFIG_MAP_BYTES} bytes"),
                 field: "data".into(),
             });
-        }
-        if !matches!(obj["immutable"], Value::Null | Value::Bool(_)) {
-            causes.push(invalid("immutable", &obj["immutable"], "must be a boolean"));
         }
         causes
     }

@@ -6,11 +6,119 @@
 
 use serde_json::{json, Value};
 
+use super::OBJECT_REFERENCE;
 use crate::apis::since_cell;
 use crate::scheme::meta::StatusCause;
+use crate::scheme::schema::{field, Struct, Type, METADATA_DOC, OBJECT_META};
 use crate::scheme::{invalid, meta_str, Strategy, TableColumn};
 
 pub struct EventStrategy;
+
+/// `v1.Event`.
+pub static EVENT: Struct = Struct {
+    name: "io.k8s.api.core.v1.Event",
+    description: "A report of something that happened to an object.",
+    fields: &[
+        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
+        field(
+            2,
+            "involvedObject",
+            Type::Struct(&OBJECT_REFERENCE),
+            "The object this event is about.",
+        ),
+        field(
+            3,
+            "reason",
+            Type::String,
+            "A short, machine-readable word for why it happened.",
+        ),
+        field(
+            4,
+            "message",
+            Type::String,
+            "A human-readable description of what happened.",
+        ),
+        field(
+            5,
+            "source",
+            Type::Struct(&EVENT_SOURCE),
+            "The component (and host) that reported it.",
+        ),
+        field(
+            6,
+            "firstTimestamp",
+            Type::Time,
+            "When it was first recorded.",
+        ),
+        field(
+            7,
+            "lastTimestamp",
+            Type::Time,
+            "When it was most recently recorded.",
+        ),
+        field(8, "count", Type::Integer, "How many times it has happened."),
+        field(9, "type", Type::String, "Normal or Warning."),
+        field(
+            10,
+            "eventTime",
+            Type::Time,
+            "When it was first observed (MicroTime).",
+        ),
+        field(
+            11,
+            "series",
+            Type::Struct(&EVENT_SERIES),
+            "Data about a series of the same event, if it repeats.",
+        ),
+        field(
+            12,
+            "action",
+            Type::String,
+            "What was done, or failed, about the object.",
+        ),
+        field(
+            13,
+            "related",
+            Type::Struct(&OBJECT_REFERENCE),
+            "A secondary object, if any.",
+        ),
+        field(
+            14,
+            "reportingComponent",
+            Type::String,
+            "The controller that reported it.",
+        ),
+        field(
+            15,
+            "reportingInstance",
+            Type::String,
+            "The instance of that controller.",
+        ),
+    ],
+};
+
+static EVENT_SOURCE: Struct = Struct {
+    name: "io.k8s.api.core.v1.EventSource",
+    description: "Where an event came from.",
+    fields: &[
+        field(
+            1,
+            "component",
+            Type::String,
+            "The component that reported it.",
+        ),
+        field(2, "host", Type::String, "The node it was reported on."),
+    ],
+};
+
+static EVENT_SERIES: Struct = Struct {
+    name: "io.k8s.api.core.v1.EventSeries",
+    description: "A repeating event.",
+    fields: &[
+        field(1, "count", Type::Integer, "Occurrences so far."),
+        field(2, "lastObservedTime", Type::Time, "When it was last seen."),
+    ],
+};
 
 /// The fields `kubectl describe` and `--field-selector` may name (`ToSelectableFields`), beyond
 /// `metadata.name` and `metadata.namespace`.

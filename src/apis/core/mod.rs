@@ -3,6 +3,8 @@
 //! one module per kind:
 //!
 //! - [`namespace`] holds Namespace;
+//! - [`pod`] holds Pod, and the pod spec Deployment's template shares;
+//! - [`service`] holds Service;
 //! - [`configmap`] holds ConfigMap;
 //! - [`event`] holds Event;
 //! - [`secret`] holds Secret;
@@ -11,19 +13,60 @@
 pub mod configmap;
 pub mod event;
 pub mod namespace;
+pub mod pod;
 pub mod secret;
+pub mod service;
 pub mod serviceaccount;
 
 use std::sync::Arc;
 
-use crate::scheme::{ResourceDef, Scheme, ALL_VERBS};
+use crate::scheme::schema::{field, Struct, Type};
+use crate::scheme::{ResourceDef, Scheme, Subresource, ALL_VERBS};
 use configmap::ConfigMapStrategy;
 use event::EventStrategy;
 use namespace::NamespaceStrategy;
+use pod::PodStrategy;
 use secret::SecretStrategy;
 use serviceaccount::ServiceAccountStrategy;
 
 pub use namespace::NAMESPACE_FINALIZER;
+
+/// `v1.ObjectReference`: a pointer to any object.
+pub static OBJECT_REFERENCE: Struct = Struct {
+    name: "io.k8s.api.core.v1.ObjectReference",
+    description: "A reference to an object, enough to find it.",
+    fields: &[
+        field(1, "kind", Type::String, "Kind of the referent."),
+        field(2, "namespace", Type::String, "Namespace of the referent."),
+        field(3, "name", Type::String, "Name of the referent."),
+        field(4, "uid", Type::String, "UID of the referent."),
+        field(
+            5,
+            "apiVersion",
+            Type::String,
+            "API version of the referent.",
+        ),
+        field(
+            6,
+            "resourceVersion",
+            Type::String,
+            "The referent's resourceVersion when the reference was made.",
+        ),
+        field(
+            7,
+            "fieldPath",
+            Type::String,
+            "A part of the referent, such as spec.containers{name}.",
+        ),
+    ],
+};
+
+/// `v1.LocalObjectReference`: an object in the same namespace, by name.
+pub static LOCAL_OBJECT_REFERENCE: Struct = Struct {
+    name: "io.k8s.api.core.v1.LocalObjectReference",
+    description: "A reference to an object in the same namespace.",
+    fields: &[field(1, "name", Type::String, "Name of the referent.")],
+};
 
 // ANCHOR: add_to_scheme
 /// Registers the core kinds: `core.AddToScheme` in kube-apiserver.
@@ -40,8 +83,9 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         verbs: &[
             "create", "delete", "get", "list", "patch", "update", "watch",
         ],
-        fields: &["metadata", "spec", "status"],
+        schema: &namespace::NAMESPACE,
         selectable_fields: &["status.phase"],
+        subresources: &[Subresource::Status],
         strategy: Arc::new(NamespaceStrategy),
     });
     scheme.add_known_type(ResourceDef {
@@ -54,8 +98,9 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         short_names: &["cm"],
         categories: &[],
         verbs: ALL_VERBS,
-        fields: &["metadata", "data", "binaryData", "immutable"],
+        schema: &configmap::CONFIG_MAP,
         selectable_fields: &[],
+        subresources: &[],
         strategy: Arc::new(ConfigMapStrategy),
     });
     scheme.add_known_type(ResourceDef {
@@ -68,8 +113,9 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         short_names: &[],
         categories: &[],
         verbs: ALL_VERBS,
-        fields: &["metadata", "data", "stringData", "type", "immutable"],
+        schema: &secret::SECRET,
         selectable_fields: &["type"],
+        subresources: &[],
         strategy: Arc::new(SecretStrategy),
     });
     scheme.add_known_type(ResourceDef {
@@ -82,13 +128,9 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         short_names: &["sa"],
         categories: &[],
         verbs: ALL_VERBS,
-        fields: &[
-            "metadata",
-            "secrets",
-            "imagePullSecrets",
-            "automountServiceAccountToken",
-        ],
+        schema: &serviceaccount::SERVICE_ACCOUNT,
         selectable_fields: &[],
+        subresources: &[],
         strategy: Arc::new(ServiceAccountStrategy),
     });
     scheme.add_known_type(ResourceDef {
@@ -101,25 +143,25 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         short_names: &["ev"],
         categories: &[],
         verbs: ALL_VERBS,
-        fields: &[
-            "metadata",
-            "involvedObject",
-            "reason",
-            "message",
-            "source",
-            "firstTimestamp",
-            "lastTimestamp",
-            "count",
-            "type",
-            "eventTime",
-            "series",
-            "action",
-            "related",
-            "reportingComponent",
-            "reportingInstance",
-        ],
+        schema: &event::EVENT,
         selectable_fields: event::SELECTABLE_FIELDS,
+        subresources: &[],
         strategy: Arc::new(EventStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "Pod",
+        resource: "pods",
+        singular: "pod",
+        namespaced: true,
+        short_names: &["po"],
+        categories: &["all"],
+        verbs: ALL_VERBS,
+        schema: &pod::POD,
+        selectable_fields: pod::SELECTABLE_FIELDS,
+        subresources: &[Subresource::Status],
+        strategy: Arc::new(PodStrategy),
     });
 }
 // ANCHOR_END: add_to_scheme

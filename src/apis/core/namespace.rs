@@ -5,12 +5,66 @@ use serde_json::{json, Value};
 use crate::apis::validation::NameRule;
 use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
+use crate::scheme::schema::{
+    field, ListType, Struct, Type, METADATA_DOC, OBJECT_META, STRING_LIST,
+};
 use crate::scheme::{Strategy, TableColumn};
 
 /// The finalizer that keeps a deleted namespace until its contents are gone.
 pub const NAMESPACE_FINALIZER: &str = "kubernetes";
 
 pub struct NamespaceStrategy;
+
+/// `v1.Namespace`.
+pub static NAMESPACE: Struct = Struct {
+    name: "io.k8s.api.core.v1.Namespace",
+    description: "A scope for names: most kinds' objects live in a namespace.",
+    fields: &[
+        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
+        field(
+            2,
+            "spec",
+            Type::Struct(&NAMESPACE_SPEC),
+            "How the namespace is kept: its finalizers.",
+        ),
+        field(
+            3,
+            "status",
+            Type::Struct(&NAMESPACE_STATUS),
+            "Active or Terminating.",
+        ),
+    ],
+};
+
+static NAMESPACE_SPEC: Struct = Struct {
+    name: "io.k8s.api.core.v1.NamespaceSpec",
+    description: "The desired state of a namespace.",
+    fields: &[field(
+        1,
+        "finalizers",
+        STRING_LIST,
+        "What must finish before the namespace is removed; \"kubernetes\" empties it.",
+    )],
+};
+
+static NAMESPACE_STATUS: Struct = Struct {
+    name: "io.k8s.api.core.v1.NamespaceStatus",
+    description: "The observed state of a namespace.",
+    fields: &[
+        field(
+            1,
+            "phase",
+            Type::String,
+            "Active, or Terminating once deletion has begun.",
+        ),
+        field(
+            2,
+            "conditions",
+            Type::List(&Type::Any, ListType::Map(&["type"])),
+            "The latest observations of its state.",
+        ),
+    ],
+};
 
 impl Strategy for NamespaceStrategy {
     fn name_rule(&self) -> NameRule {

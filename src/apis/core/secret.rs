@@ -10,9 +10,43 @@ use serde_json::{json, Map, Value};
 use super::configmap::{base64_decoded_len, config_map_key_error, MAX_CONFIG_MAP_BYTES};
 use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
+use crate::scheme::schema::{field, Struct, Type, METADATA_DOC, OBJECT_META, STRING_MAP};
 use crate::scheme::{forbidden, invalid, Strategy, TableColumn};
 
 pub struct SecretStrategy;
+
+/// `v1.Secret`.
+pub static SECRET: Struct = Struct {
+    name: "io.k8s.api.core.v1.Secret",
+    description: "Secret data (passwords, tokens, keys), base64-encoded.",
+    fields: &[
+        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
+        field(
+            2,
+            "data",
+            Type::Map(&Type::Bytes),
+            "The secret values, base64-encoded.",
+        ),
+        field(
+            4,
+            "stringData",
+            STRING_MAP,
+            "Plain-text values, folded into data on write and never stored.",
+        ),
+        field(
+            3,
+            "type",
+            Type::String,
+            "How the data is to be used: Opaque by default, kubernetes.io/tls, ...",
+        ),
+        field(
+            5,
+            "immutable",
+            Type::Pointer(&Type::Boolean),
+            "If true, data cannot change; only deletion is allowed.",
+        ),
+    ],
+};
 
 // ANCHOR: secret_string_data
 /// Folds `stringData` into `data` and defaults `type`: the defaulting of `v1.Secret`.

@@ -8,39 +8,51 @@
 
 use serde_json::{json, Value};
 
+use super::{LOCAL_OBJECT_REFERENCE, OBJECT_REFERENCE};
 use crate::apis::{age_cell, AGE_COLUMN};
 use crate::scheme::meta::StatusCause;
-use crate::scheme::{invalid, required, MergeKeys, Strategy, TableColumn};
+use crate::scheme::schema::{field, ListType, Struct, Type, METADATA_DOC, OBJECT_META};
+use crate::scheme::{required, Strategy, TableColumn};
 
 pub struct ServiceAccountStrategy;
 
-impl Strategy for ServiceAccountStrategy {
-    fn patch_merge_keys(&self) -> MergeKeys {
-        &[("secrets", "name")]
-    }
+/// `v1.ServiceAccount`.
+pub static SERVICE_ACCOUNT: Struct = Struct {
+    name: "io.k8s.api.core.v1.ServiceAccount",
+    description: "An identity for processes that run in a pod.",
+    fields: &[
+        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
+        field(
+            2,
+            "secrets",
+            Type::List(&Type::Struct(&OBJECT_REFERENCE), ListType::Map(&["name"])),
+            "Secrets that pods running as this account may use, merged by name.",
+        ),
+        field(
+            3,
+            "imagePullSecrets",
+            Type::List(&Type::Struct(&LOCAL_OBJECT_REFERENCE), ListType::Atomic),
+            "Secrets for pulling the images of pods that run as this account.",
+        ),
+        field(
+            4,
+            "automountServiceAccountToken",
+            Type::Pointer(&Type::Boolean),
+            "Whether pods get an API token mounted automatically.",
+        ),
+    ],
+};
 
+impl Strategy for ServiceAccountStrategy {
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
         let mut causes = Vec::new();
         for list in ["secrets", "imagePullSecrets"] {
-            match &obj[list] {
-                Value::Null => {}
-                Value::Array(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        if item["name"].as_str().is_none_or(str::is_empty) {
-                            causes.push(required(&format!("{list}[{i}].name"), ""));
-                        }
-                    }
+            // Decoding has checked the types; what is left is that each entry names something.
+            for (i, item) in obj[list].as_array().into_iter().flatten().enumerate() {
+                if item["name"].as_str().is_none_or(str::is_empty) {
+                    causes.push(required(&format!("{list}[{i}].name"), ""));
                 }
-                other => causes.push(invalid(list, other, "must be a list of references")),
             }
-        }
-        let automount = &obj["automountServiceAccountToken"];
-        if !automount.is_null() && !automount.is_boolean() {
-            causes.push(invalid(
-                "automountServiceAccountToken",
-                automount,
-                "must be a boolean",
-            ));
         }
         causes
     }
@@ -73,12 +85,8 @@ mod tests {
         assert!(ServiceAccountStrategy
             .validate(&json!({"secrets": [{"name": "tok"}], "automountServiceAccountToken": false}))
             .is_empty());
-        let causes = ServiceAccountStrategy
-            .validate(&json!({"imagePullSecrets": [{}], "automountServiceAccountToken": "yes"}));
+        let causes = ServiceAccountStrategy.validate(&json!({"imagePullSecrets": [{}]}));
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["imagePullSecrets[0].name", "automountServiceAccountToken"]
-        );
+        assert_eq!(fields, ["imagePullSecrets[0].name"]);
     }
 }
