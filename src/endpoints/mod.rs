@@ -9,8 +9,10 @@
 //! - [`table`]: the Table and PartialObjectMetadata views.
 //! - [`patch`]: JSON merge patch and JSON patch.
 //! - [`strategic`]: strategic merge patch, with each kind's merge keys.
+//! - [`fieldmanager`]: server-side apply and the managedFields it keeps.
 
 pub mod discovery;
+pub mod fieldmanager;
 pub mod handlers;
 pub mod patch;
 pub mod strategic;
