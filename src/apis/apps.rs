@@ -399,43 +399,23 @@ impl Strategy for DeploymentStrategy {
     }
 
     fn table_columns(&self) -> Vec<TableColumn> {
-        let column = |name, type_, description, priority| TableColumn {
-            name,
-            type_,
-            format: "",
-            description,
-            priority,
+        let count = |name, description| TableColumn {
+            type_: "integer",
+            ..TableColumn::text(name, description, 0)
         };
         vec![
-            column(
+            TableColumn::text(
                 "Ready",
-                "string",
                 "The number of ready pods, out of the desired number.",
                 0,
             ),
-            column(
-                "Up-to-date",
-                "integer",
-                "Pods updated to the desired template.",
-                0,
-            ),
-            column("Available", "integer", "Pods available to users.", 0),
+            count("Up-to-date", "Pods updated to the desired template."),
+            count("Available", "Pods available to users."),
             AGE_COLUMN,
-            column(
-                "Containers",
-                "string",
-                "The names of the template's containers.",
-                1,
-            ),
-            column(
-                "Images",
-                "string",
-                "The images of the template's containers.",
-                1,
-            ),
-            column(
+            TableColumn::text("Containers", "The names of the template's containers.", 1),
+            TableColumn::text("Images", "The images of the template's containers.", 1),
+            TableColumn::text(
                 "Selector",
-                "string",
                 "The label selector of the deployment's pods.",
                 1,
             ),

@@ -50,6 +50,19 @@ pub struct TableColumn {
     pub priority: u8,
 }
 
+impl TableColumn {
+    /// A string column, the kind almost every printer column is.
+    pub const fn text(name: &'static str, description: &'static str, priority: u8) -> TableColumn {
+        TableColumn {
+            name,
+            type_: "string",
+            format: "",
+            description,
+            priority,
+        }
+    }
+}
+
 /// What kube-apiserver spreads over a type's defaulting functions, its registry strategy
 /// (`PrepareForCreate`, `Validate`, ...) and its table printer.
 pub trait Strategy: Send + Sync {
@@ -287,6 +300,15 @@ pub fn not_supported(field: &str, value: &str, supported: &[&str]) -> StatusCaus
             "Unsupported value: {value:?}: supported values: {}",
             quoted.join(", ")
         ),
+        field: field.into(),
+    }
+}
+
+/// A field error as `field.Duplicate` makes it.
+pub fn duplicate(field: &str, value: &Value) -> StatusCause {
+    StatusCause {
+        reason: "FieldValueDuplicate".into(),
+        message: format!("Duplicate value: {value}"),
         field: field.into(),
     }
 }

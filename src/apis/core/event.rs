@@ -135,16 +135,6 @@ pub const SELECTABLE_FIELDS: &[&str] = &[
     "type",
 ];
 
-const fn column(name: &'static str, description: &'static str, priority: u8) -> TableColumn {
-    TableColumn {
-        name,
-        type_: "string",
-        format: "",
-        description,
-        priority,
-    }
-}
-
 impl Strategy for EventStrategy {
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
         // An event lives in the namespace of the object it is about; one about a cluster-scoped
@@ -172,22 +162,22 @@ impl Strategy for EventStrategy {
 
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
-            column("Last Seen", "The time the event was last seen.", 0),
-            column("Type", "Normal or Warning.", 0),
-            column("Reason", "Why the event happened, in one word.", 0),
-            column("Object", "The object the event is about.", 0),
-            column(
+            TableColumn::text("Last Seen", "The time the event was last seen.", 0),
+            TableColumn::text("Type", "Normal or Warning.", 0),
+            TableColumn::text("Reason", "Why the event happened, in one word.", 0),
+            TableColumn::text("Object", "The object the event is about.", 0),
+            TableColumn::text(
                 "Subobject",
                 "The part of the object, such as a container.",
                 1,
             ),
-            column("Source", "The component that reported the event.", 1),
-            column("Message", "What happened, for a human.", 0),
-            column("First Seen", "The time the event was first seen.", 1),
-            column("Count", "How many times the event has happened.", 1),
+            TableColumn::text("Source", "The component that reported the event.", 1),
+            TableColumn::text("Message", "What happened, for a human.", 0),
+            TableColumn::text("First Seen", "The time the event was first seen.", 1),
+            TableColumn::text("Count", "How many times the event has happened.", 1),
             TableColumn {
                 format: "name",
-                ..column("Name", "The event's name.", 1)
+                ..TableColumn::text("Name", "The event's name.", 1)
             },
         ]
     }

@@ -14,7 +14,9 @@ use crate::scheme::meta::StatusCause;
 use crate::scheme::schema::{
     field, ListType, Struct, Type, METADATA_DOC, OBJECT_META, STRING_LIST, STRING_MAP,
 };
-use crate::scheme::{forbidden, invalid, not_supported, required, Strategy, TableColumn};
+use crate::scheme::{
+    duplicate, forbidden, invalid, not_supported, required, Strategy, TableColumn,
+};
 
 use super::LOCAL_OBJECT_REFERENCE;
 
@@ -768,15 +770,6 @@ pub fn port_error(v: &Value) -> Option<&'static str> {
     }
 }
 
-/// A field error as `field.Duplicate` makes it.
-fn duplicate(field: &str, value: &Value) -> StatusCause {
-    StatusCause {
-        reason: "FieldValueDuplicate".into(),
-        message: format!("Duplicate value: {value}"),
-        field: field.into(),
-    }
-}
-
 // ANCHOR: validate_pod_spec
 /// `ValidatePodSpec` for the fields we interpret, with `path` the spec's own path
 /// (`spec`, or `spec.template.spec` in a Deployment).
@@ -941,34 +934,27 @@ impl Strategy for PodStrategy {
     // ANCHOR_END: pod_update
 
     fn table_columns(&self) -> Vec<TableColumn> {
-        let column = |name, description, priority| TableColumn {
-            name,
-            type_: "string",
-            format: "",
-            description,
-            priority,
-        };
         vec![
-            column(
+            TableColumn::text(
                 "Ready",
                 "The number of ready containers, out of all of them.",
                 0,
             ),
-            column(
+            TableColumn::text(
                 "Status",
                 "The aggregate status of the containers in this pod.",
                 0,
             ),
-            column(
+            TableColumn::text(
                 "Restarts",
                 "The number of times the containers in this pod have been restarted.",
                 0,
             ),
             AGE_COLUMN,
-            column("IP", "The IP address of the pod.", 1),
-            column("Node", "The node the pod is assigned to.", 1),
-            column("Nominated Node", "The node a preempting pod waits for.", 1),
-            column("Readiness Gates", "The pod's readiness gates.", 1),
+            TableColumn::text("IP", "The IP address of the pod.", 1),
+            TableColumn::text("Node", "The node the pod is assigned to.", 1),
+            TableColumn::text("Nominated Node", "The node a preempting pod waits for.", 1),
+            TableColumn::text("Readiness Gates", "The pod's readiness gates.", 1),
         ]
     }
 

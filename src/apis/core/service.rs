@@ -14,7 +14,9 @@ use crate::scheme::meta::StatusCause;
 use crate::scheme::schema::{
     field, ListType, Struct, Type, METADATA_DOC, OBJECT_META, STRING_LIST, STRING_MAP,
 };
-use crate::scheme::{invalid, not_supported, required, Strategy, TableColumn};
+use crate::scheme::{
+    duplicate, forbidden, invalid, not_supported, required, Strategy, TableColumn,
+};
 
 /// `v1.Service`.
 pub static SERVICE: Struct = Struct {
@@ -219,11 +221,7 @@ impl Strategy for ServiceStrategy {
                         causes.push(invalid(&format!("{at}.name"), &port["name"], &e));
                     }
                     if names.contains(&name) {
-                        causes.push(StatusCause {
-                            reason: "FieldValueDuplicate".into(),
-                            message: format!("Duplicate value: {:?}", name),
-                            field: format!("{at}.name"),
-                        });
+                        causes.push(duplicate(&format!("{at}.name"), &port["name"]));
                     }
                     names.push(name);
                 }
@@ -251,11 +249,10 @@ impl Strategy for ServiceStrategy {
                 _ => {}
             }
             if !port["nodePort"].is_null() && !wants_node_ports(spec) {
-                causes.push(StatusCause {
-                    reason: "FieldValueForbidden".into(),
-                    message: "Forbidden: may not be used when `type` is 'ClusterIP'".into(),
-                    field: format!("{at}.nodePort"),
-                });
+                causes.push(forbidden(
+                    &format!("{at}.nodePort"),
+                    "may not be used when `type` is 'ClusterIP'",
+                ));
             }
         }
         causes
@@ -273,24 +270,17 @@ impl Strategy for ServiceStrategy {
     }
 
     fn table_columns(&self) -> Vec<TableColumn> {
-        let column = |name, description, priority| TableColumn {
-            name,
-            type_: "string",
-            format: "",
-            description,
-            priority,
-        };
         vec![
-            column("Type", "The type of the service.", 0),
-            column("Cluster-IP", "The virtual IP of the service.", 0),
-            column(
+            TableColumn::text("Type", "The type of the service.", 0),
+            TableColumn::text("Cluster-IP", "The virtual IP of the service.", 0),
+            TableColumn::text(
                 "External-IP",
                 "Where the service is reached from outside.",
                 0,
             ),
-            column("Port(s)", "The ports of the service.", 0),
+            TableColumn::text("Port(s)", "The ports of the service.", 0),
             AGE_COLUMN,
-            column(
+            TableColumn::text(
                 "Selector",
                 "The labels of the pods the service routes to.",
                 1,
