@@ -39,13 +39,13 @@ impl ResourceHandler {
     pub fn serve(&self, req: &mut Request) -> Response {
         let info = req.context.request_info.clone();
         // A namespaced resource is reached inside a namespace (or across all of them, to list);
-        // a cluster-scoped one never inside a namespace; no subresources are served yet.
+        // a cluster-scoped one never inside a namespace; below the name, only a subresource.
         let scoped_right = if self.def.namespaced {
             !info.namespace.is_empty() || matches!(info.verb.as_str(), "list" | "watch")
         } else {
             info.namespace.is_empty() || self.def.resource == "namespaces"
         };
-        if !scoped_right || info.parts.len() > 2 {
+        if !scoped_right || info.parts.len() > 3 {
             return NotFound::response();
         }
         if !info.subresource.is_empty() {

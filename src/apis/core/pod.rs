@@ -719,7 +719,12 @@ pub fn default_pod_spec(spec: &mut Value) {
         }
     }
     for list in ["initContainers", "containers"] {
-        for c in spec[list].as_array_mut().into_iter().flatten() {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             default_container(c);
         }
     }
@@ -752,7 +757,12 @@ fn default_container(c: &mut Value) {
     if c["resources"].is_null() {
         c["resources"] = json!({});
     }
-    for port in c["ports"].as_array_mut().into_iter().flatten() {
+    for port in c
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
         if port.is_object() && port["protocol"].is_null() {
             port["protocol"] = json!("TCP");
         }
@@ -913,7 +923,12 @@ impl Strategy for PodStrategy {
         let mutable_cleared = |spec: &Value| {
             let mut spec = spec.clone();
             for list in ["initContainers", "containers"] {
-                for c in spec[list].as_array_mut().into_iter().flatten() {
+                for c in spec
+                    .get_mut(list)
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
                     c["image"] = Value::Null;
                 }
             }
@@ -1008,6 +1023,9 @@ mod tests {
         assert_eq!(c[0]["imagePullPolicy"], "Always");
         assert_eq!(c[1]["imagePullPolicy"], "IfNotPresent");
         assert_eq!(c[0]["ports"][0]["protocol"], "TCP");
+        // Defaulting walks lists that may be absent; it must not leave `null` in their place.
+        assert!(c[1].get("ports").is_none());
+        assert!(pod["spec"].get("initContainers").is_none());
         assert_eq!(pod["spec"]["restartPolicy"], "Always");
         assert_eq!(
             pod["status"],

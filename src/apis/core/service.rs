@@ -150,7 +150,12 @@ fn default_service(obj: &mut Value) {
     if wants_node_ports(spec) && spec["externalTrafficPolicy"].is_null() {
         spec["externalTrafficPolicy"] = json!("Cluster");
     }
-    for port in spec["ports"].as_array_mut().into_iter().flatten() {
+    for port in spec
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
         if !port.is_object() {
             continue;
         }
