@@ -289,6 +289,84 @@ fn kubectl_everyday_commands() {
 }
 
 #[test]
+fn kubectl_server_side_apply_twice_then_a_conflict() {
+    let s = TestServer::start("kubectl-ssa", &[]);
+    let manifest = s.dir.join("ssa.yaml");
+    let write = |a: &str| {
+        let yaml = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  labels: {{app: demo}}\ndata:\n  a: \"{a}\"\n  b: \"2\"\n"
+        );
+        std::fs::write(&manifest, yaml).unwrap();
+    };
+    let path = manifest.to_str().unwrap();
+    write("1");
+    assert!(ok(&s, &["apply", "--server-side", "-f", path]).contains("serverside-applied"));
+    assert!(ok(&s, &["apply", "--server-side", "-f", path]).contains("serverside-applied"));
+    let managers = ok(
+        &s,
+        &[
+            "get",
+            "cm",
+            "ssa",
+            "--show-managed-fields",
+            "-o",
+            "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}",
+        ],
+    );
+    assert_eq!(managers.trim(), "kubectl/Apply");
+
+    // Someone else changes `a`; the same apply now conflicts and leaves their value.
+    ok(
+        &s,
+        &[
+            "patch",
+            "cm",
+            "ssa",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"a":"patched"}}"#,
+        ],
+    );
+    let (success, text) = kubectl(&s, &["apply", "--server-side", "-f", path]);
+    assert!(!success, "{text}");
+    assert!(
+        text.contains(
+            "Apply failed with 1 conflict: conflict with \"kubectl-patch\" using v1: .data.a"
+        ),
+        "{text}"
+    );
+    let a = ok(&s, &["get", "cm", "ssa", "-o", "jsonpath={.data.a}"]);
+    assert_eq!(a, "patched");
+
+    // Forcing takes the field back; a changed manifest updates through the same path.
+    ok(
+        &s,
+        &["apply", "--server-side", "--force-conflicts", "-f", path],
+    );
+    assert_eq!(
+        ok(&s, &["get", "cm", "ssa", "-o", "jsonpath={.data.a}"]),
+        "1"
+    );
+    write("3");
+    ok(&s, &["apply", "--server-side", "-f", path]);
+    assert_eq!(
+        ok(&s, &["get", "cm", "ssa", "-o", "jsonpath={.data.a}"]),
+        "3"
+    );
+
+    // A deployment applied from a manifest: containers merge by name.
+    let deploy = s.dir.join("deploy.yaml");
+    std::fs::write(&deploy, "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: nginx\n        image: nginx:1.27\n").unwrap();
+    let deploy = deploy.to_str().unwrap();
+    ok(&s, &["apply", "--server-side", "-f", deploy]);
+    ok(&s, &["scale", "deployment", "web", "--replicas=2"]);
+    // The scale's manager owns spec.replicas now, so applying replicas: 1 conflicts.
+    let (success, text) = kubectl(&s, &["apply", "--server-side", "-f", deploy]);
+    assert!(!success && text.contains(".spec.replicas"), "{text}");
+    s.stop();
+}
+
+#[test]
 fn kubectl_watch_sees_an_object_created_meanwhile() {
     let s = TestServer::start("kubectl-watch", &[]);
     let mut watch = Command::new(tool("KUBECTL", "kubectl"))

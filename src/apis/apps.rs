@@ -106,7 +106,7 @@ static DEPLOYMENT_STRATEGY: Struct = Struct {
         field(
             2,
             "rollingUpdate",
-            Type::Struct(&ROLLING_UPDATE),
+            Type::Pointer(&Type::Struct(&ROLLING_UPDATE)),
             "Parameters of a rolling update.",
         ),
     ],

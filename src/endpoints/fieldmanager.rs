@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value};
 
 pub use crate::scheme::schema::ListType;
+use crate::scheme::schema::{self, Struct};
 
 /// The schema knowledge apply needs.
 pub trait Schema {
@@ -25,6 +26,37 @@ pub trait Schema {
     /// `IgnoredFields`: the strategy overwrites them anyway, so nobody owns or conflicts on them.
     fn reset_fields(&self) -> &'static [&'static str] {
         &[]
+    }
+    /// Whether an object at this path may be absent (a map, or a struct behind a pointer), so
+    /// that an update which brings it into being owns it, and not only what is inside. A plain
+    /// struct field always exists in Go's typed object, so nobody owns its existence.
+    fn may_be_absent(&self, _path: &[&str]) -> bool {
+        false
+    }
+}
+
+/// A kind's [`Struct`] on one endpoint: list types from the schema, and the fields that
+/// endpoint's strategy resets (`status` on the main resource of a kind with a status
+/// subresource, everything but `status` on `/status`).
+pub struct KindSchema {
+    pub schema: &'static Struct,
+    pub reset: &'static [&'static str],
+}
+
+impl Schema for KindSchema {
+    fn list_type(&self, path: &[&str]) -> ListType {
+        schema::list_type_at(self.schema, path)
+    }
+
+    fn reset_fields(&self) -> &'static [&'static str] {
+        self.reset
+    }
+
+    fn may_be_absent(&self, path: &[&str]) -> bool {
+        matches!(
+            schema::type_at(self.schema, path),
+            Some(schema::Type::Map(_) | schema::Type::Pointer(_))
+        )
     }
 }
 
@@ -289,10 +321,63 @@ fn diff(old: &Value, new: &Value, schema: &dyn Schema) -> (FieldSet, FieldSet) {
             _ => true,
         });
     let removed = before.keys().filter(|path| !after.contains_key(*path));
-    (
-        FieldSet(changed.map(|(path, _)| path.clone()).collect()),
-        FieldSet(removed.cloned().collect()),
-    )
+    let mut changed: BTreeSet<_> = changed.map(|(path, _)| path.clone()).collect();
+    added_objects(Some(old), new, &mut Vec::new(), schema, &mut changed);
+    (FieldSet(changed), FieldSet(removed.cloned().collect()))
+}
+
+/// `Compare` also counts as added a map (or pointer struct) that `new` has and `old` had not:
+/// its own path joins the set, printed as `".": {}` under it in `fieldsV1`.
+fn added_objects(
+    old: Option<&Value>,
+    new: &Value,
+    path: &mut Vec<String>,
+    schema: &dyn Schema,
+    out: &mut BTreeSet<Vec<String>>,
+) {
+    match new {
+        Value::Object(m) => {
+            let names: Vec<&str> = path.iter().filter_map(|pe| pe.strip_prefix("f:")).collect();
+            let in_element = path.last().is_some_and(|pe| !pe.starts_with("f:"));
+            let skipped = STRIPPED.split_whitespace().any(|s| under(path, s, true))
+                || schema.reset_fields().iter().any(|r| under(path, r, false));
+            if old.is_none()
+                && !m.is_empty()
+                && !in_element
+                && !skipped
+                && !path.is_empty()
+                && schema.may_be_absent(&names)
+            {
+                out.insert(path.clone());
+            }
+            for (name, child) in m {
+                path.push(format!("f:{name}"));
+                added_objects(old.and_then(|o| o.get(name)), child, path, schema, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            let list_type = list_type_at(schema, path);
+            if let ListType::Map(_) = list_type {
+                let before = old.and_then(Value::as_array);
+                for (i, item) in items.iter().enumerate() {
+                    let pe = element(list_type, i, item);
+                    let was = before.and_then(|b| {
+                        b.iter()
+                            .enumerate()
+                            .find(|(j, o)| element(list_type, *j, o) == pe)
+                            .map(|(_, o)| o)
+                    });
+                    path.push(pe);
+                    // The element's own existence is already owned (`Node::Element`); what is
+                    // inside it is compared against the element it was.
+                    added_objects(Some(was.unwrap_or(&Value::Null)), item, path, schema, out);
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `TypedValue.Merge`: maps merge field by field; atomic lists and scalars are replaced;
@@ -646,7 +731,8 @@ pub fn apply(
 }
 // ANCHOR_END: apply
 
-/// managedFields for a non-apply write (create, update, patch) by `manager`, as Go's `Update`
+/// managedFields for a non-apply write (create, update, patch) by `manager` through the main
+/// resource (`subresource` empty) or a subresource (`status`, `scale`), as Go's `Update`
 /// under `managedFieldsUpdater`: the fields whose values changed from `old` to `new` (all of
 /// `new`'s on create) leave every entry, including this manager's others, and join its "Update"
 /// entry, whose time moves only when it takes something. Writes the result into `new`.
@@ -654,6 +740,7 @@ pub fn update(
     old: Option<&Value>,
     new: &mut Value,
     manager: &str,
+    subresource: &str,
     api_version: &str,
     now: &str,
     schema: &dyn Schema,
@@ -681,7 +768,8 @@ pub fn update(
         e.fields = e.fields.minus(&changed).minus(&removed);
     }
     if !changed.is_empty() {
-        let fresh = ManagedFieldsEntry::new(manager, "Update", api_version, now);
+        let mut fresh = ManagedFieldsEntry::new(manager, "Update", api_version, now);
+        fresh.subresource = subresource.into();
         let e = managers.entry(identity(&fresh)).or_insert(fresh);
         e.fields = e.fields.union(&changed);
         e.time = now.into();
@@ -725,7 +813,7 @@ mod tests {
     }
 
     fn updated(old: Option<&Value>, mut new: Value, manager: &str) -> Value {
-        update(old, &mut new, manager, "v1", T0, &Pods);
+        update(old, &mut new, manager, "", "v1", T0, &Pods);
         new
     }
 
@@ -895,7 +983,7 @@ mod tests {
         let one = updated(None, cm(json!({"a": "1", "b": "2"})), "creator");
         assert_eq!(owners(&one), ["creator Update: .data.a .data.b"]);
         let mut two = cm(json!({"a": "1", "b": "3"}));
-        update(Some(&one), &mut two, "editor", "v1", T1, &Pods);
+        update(Some(&one), &mut two, "editor", "", "v1", T1, &Pods);
         assert_eq!(
             owners(&two),
             ["creator Update: .data.a", "editor Update: .data.b"]
@@ -921,6 +1009,27 @@ mod tests {
         // The app dropping its container removes that element only.
         let four = ssa(Some(&three), pod(&[("worker", "w")]), "app");
         assert_eq!(images(&four), "sidecar=envoy worker=w");
+    }
+
+    #[test]
+    fn an_update_owns_the_maps_and_pointer_structs_it_brings_into_being() {
+        let schema = KindSchema {
+            schema: &crate::apis::apps::DEPLOYMENT,
+            reset: &["status"],
+        };
+        let mut d = json!({"metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+                     "template": {"metadata": {"labels": {"app": "web"}}}}});
+        update(None, &mut d, "kubectl-create", "", "apps/v1", T0, &schema);
+        let fields = &d["metadata"]["managedFields"][0]["fieldsV1"];
+        // `labels` (a map) and `rollingUpdate` (a pointer) are owned as wholes; `metadata`,
+        // `spec`, `strategy` and the template's metadata are plain structs, always there.
+        assert_eq!(
+            fields,
+            &json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                    "f:spec": {"f:strategy": {"f:rollingUpdate": {".": {}, "f:maxSurge": {}}, "f:type": {}},
+                               "f:template": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}}})
+        );
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! One handler per verb: `k8s.io/apiserver/pkg/endpoints/handlers`. Each reads the options and
 //! body, calls the REST storage, and writes the result in the media type the client asked for.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
+use super::fieldmanager::{self, conflict_message, KindSchema};
 use super::patch::{json_patch, merge_patch, JsonPatchError};
 use super::strategic::strategic_merge_patch;
 use super::table::{
@@ -18,13 +20,14 @@ use crate::registry::store::Deleted;
 use crate::registry::watch::{EventEncoder, WatchStream};
 use crate::registry::Rest;
 use crate::scheme::codec::{decode, negotiate, Output};
-use crate::scheme::meta::{Status, StatusError};
+use crate::scheme::meta::{Status, StatusCause, StatusError};
 use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
 use crate::scheme::schema::Struct;
 use crate::scheme::{invalid, meta_str, set_meta, ResourceDef, Subresource};
 use crate::server::generic::NotFound;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::Revision;
+use crate::util::time::rfc3339;
 
 /// Everything a handler needs about the resource it serves.
 pub struct ResourceHandler {
@@ -104,24 +107,23 @@ impl ResourceHandler {
                 return self.view_response(req, sub, 200, &view);
             }
             "update" => {
-                let opts = WriteOptions::decode(&req.query_pairs())?;
+                let opts = self.write_options(req)?;
                 let view = match sub {
                     Subresource::Status => self.decode_body(req, &opts)?.0,
                     Subresource::Scale => serde_json::from_slice(&req.body).map_err(|e| {
                         StatusError::bad_request(format!("error decoding Scale: {e}"))
                     })?,
                 };
-                self.write_view(sub, namespace, name, view, &opts, user)?
+                self.write_view(sub, namespace, name, &|_| Ok(view.clone()), &opts, user)?
             }
             "patch" => {
-                let opts = WriteOptions::decode(&req.query_pairs())?;
-                let view = self.read_view(sub, namespace, name)?;
+                let opts = self.write_options(req)?;
                 let schema = match sub {
                     Subresource::Status => self.def.schema,
                     Subresource::Scale => &crate::apis::apps::SCALE,
                 };
-                let patched = apply_patch(req, view, schema)?;
-                self.write_view(sub, namespace, name, patched, &opts, user)?
+                let patched = |view| apply_patch(req, view, schema);
+                self.write_view(sub, namespace, name, &patched, &opts, user)?
             }
             _ => {
                 return Err(StatusError::method_not_supported(
@@ -147,47 +149,58 @@ impl ResourceHandler {
         })
     }
 
-    /// Writes a view back: the status alone, or the replica count a Scale names.
+    /// Writes a view back: the status alone, or the replica count a Scale names. `view_of`
+    /// turns the stored view into the one to write (the body, or the body patched onto it).
     fn write_view(
         &self,
         sub: Subresource,
         namespace: &str,
         name: &str,
-        view: Value,
+        view_of: &dyn Fn(Value) -> Result<Value, StatusError>,
         opts: &WriteOptions,
         user: &crate::config::authentication::UserInfo,
     ) -> Result<Value, StatusError> {
         let store = self.rest.store();
+        let manager = opts.field_manager.as_str();
         match sub {
-            Subresource::Status => store.update_status(namespace, name, view, opts, user),
+            Subresource::Status => {
+                let updated = |old: &Value| {
+                    let view = view_of(old.clone())?;
+                    let mut new = old.clone();
+                    new["status"] = view["status"].clone();
+                    precondition(&mut new, &view, old);
+                    self.track(Some(old), &mut new, manager, sub.name());
+                    Ok(new)
+                };
+                store.update_status(namespace, name, &updated, opts, user)
+            }
             Subresource::Scale => {
-                let replicas = &view["spec"]["replicas"];
-                if !replicas
-                    .as_i64()
-                    .is_some_and(|r| (0..=i64::from(i32::MAX)).contains(&r))
-                {
-                    return Err(StatusError::invalid(
-                        "autoscaling",
-                        "Scale",
-                        name,
-                        vec![invalid(
-                            "spec.replicas",
-                            replicas,
-                            "must be greater than or equal to 0",
-                        )],
-                    ));
-                }
-                let mut obj = store.get(namespace, name)?;
-                // A Scale that names a resourceVersion writes only over that version.
-                if let Some(rv) = view["metadata"]["resourceVersion"]
-                    .as_str()
-                    .filter(|r| !r.is_empty())
-                {
-                    set_meta(&mut obj, "resourceVersion", json!(rv));
-                }
-                obj["spec"]["replicas"] = replicas.clone();
+                let updated = |old: &Value| {
+                    let view = view_of(to_scale(old))?;
+                    let replicas = &view["spec"]["replicas"];
+                    if !replicas
+                        .as_i64()
+                        .is_some_and(|r| (0..=i64::from(i32::MAX)).contains(&r))
+                    {
+                        return Err(StatusError::invalid(
+                            "autoscaling",
+                            "Scale",
+                            name,
+                            vec![invalid(
+                                "spec.replicas",
+                                replicas,
+                                "must be greater than or equal to 0",
+                            )],
+                        ));
+                    }
+                    let mut new = old.clone();
+                    new["spec"]["replicas"] = replicas.clone();
+                    precondition(&mut new, &view, old);
+                    self.track(Some(old), &mut new, manager, sub.name());
+                    Ok(new)
+                };
                 store
-                    .update(namespace, name, obj, opts, user)
+                    .update_with(namespace, name, &updated, opts, user)
                     .map(|o| to_scale(&o))
             }
         }
@@ -268,9 +281,51 @@ impl ResourceHandler {
         })
     }
 
+    /// The write options, with the field manager defaulted from the `User-Agent` as Go's
+    /// `managerOrUserAgent` does (`kubectl/v1.37.1 (linux/amd64) ...` manages as `kubectl`).
+    fn write_options(&self, req: &Request) -> Result<WriteOptions, StatusError> {
+        let mut opts = WriteOptions::decode(&req.query_pairs())?;
+        if opts.field_manager.is_empty() {
+            let agent = req.header("user-agent").unwrap_or("");
+            opts.field_manager = agent
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(128)
+                .collect();
+        }
+        Ok(opts)
+    }
+
+    // ANCHOR: track
+    /// Records in `new`'s managedFields that `manager` wrote what changed since `old`.
+    fn track(&self, old: Option<&Value>, new: &mut Value, manager: &str, subresource: &str) {
+        let now = rfc3339(SystemTime::now());
+        let schema = self.managed_schema(subresource);
+        let version = self.def.api_version();
+        fieldmanager::update(old, new, manager, subresource, &version, &now, &schema);
+    }
+    // ANCHOR_END: track
+
+    /// The schema field management uses on an endpoint. The main resource of a kind with a
+    /// status subresource resets `status` (`GetResetFields`), so no one owns it there.
+    fn managed_schema(&self, subresource: &str) -> KindSchema {
+        let has_status = self.def.subresources.contains(&Subresource::Status);
+        KindSchema {
+            schema: self.def.schema,
+            reset: if subresource.is_empty() && has_status {
+                &["status"]
+            } else {
+                &[]
+            },
+        }
+    }
+
     fn create(&self, req: &Request, namespace: &str) -> Result<Response, StatusError> {
-        let opts = WriteOptions::decode(&req.query_pairs())?;
-        let (obj, warnings) = self.decode_body(req, &opts)?;
+        let opts = self.write_options(req)?;
+        let (mut obj, warnings) = self.decode_body(req, &opts)?;
+        self.track(None, &mut obj, &opts.field_manager, "");
         let created = self
             .rest
             .store()
@@ -282,12 +337,17 @@ impl ResourceHandler {
     }
 
     fn update(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
-        let opts = WriteOptions::decode(&req.query_pairs())?;
+        let opts = self.write_options(req)?;
         let (obj, warnings) = self.decode_body(req, &opts)?;
-        let updated = self
-            .rest
-            .store()
-            .update(namespace, name, obj, &opts, &req.context.user)?;
+        let updated = |old: &Value| {
+            let mut new = obj.clone();
+            self.track(Some(old), &mut new, &opts.field_manager, "");
+            Ok(new)
+        };
+        let updated =
+            self.rest
+                .store()
+                .update_with(namespace, name, &updated, &opts, &req.context.user)?;
         Ok(Self::with_warnings(
             self.object_response(req, 200, &updated)?,
             warnings,
@@ -296,27 +356,137 @@ impl ResourceHandler {
 
     // ANCHOR: patch
     /// `PATCH`: a JSON patch, a JSON merge patch or a strategic merge patch, applied to the
-    /// stored object and then written as an update that must find the object unchanged.
+    /// stored object and written as an update; or a server-side apply.
     fn patch(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
-        let opts = WriteOptions::decode(&req.query_pairs())?;
+        let opts = self.write_options(req)?;
+        if media_type(req) == APPLY_PATCH {
+            return self.apply(req, namespace, name, &opts);
+        }
+        if opts.force.is_some() {
+            return Err(patch_options_invalid(StatusCause {
+                reason: "FieldValueForbidden".into(),
+                message: "Forbidden: may not be specified for non-apply patch".into(),
+                field: "force".into(),
+            }));
+        }
+        let warnings = RefCell::new(Vec::new());
+        let updated = |old: &Value| {
+            let patched = apply_patch(req, old.clone(), self.def.schema)?;
+            // The patched object is decoded as a request body would be: unknown fields, types.
+            let body = serde_json::to_vec(&patched).expect("objects serialize");
+            let decoded = decode(
+                Some("application/json"),
+                &body,
+                &self.def,
+                opts.field_validation,
+            )?;
+            *warnings.borrow_mut() = decoded.warnings;
+            let mut new = decoded.object;
+            precondition(&mut new, &patched, old);
+            self.track(Some(old), &mut new, &opts.field_manager, "");
+            Ok(new)
+        };
         let store = self.rest.store();
-        let obj = store.get(namespace, name)?;
-        let patched = apply_patch(req, obj, self.def.schema)?;
-        // The patched object is decoded as a request body would be: unknown fields and types.
-        let body = serde_json::to_vec(&patched).expect("objects serialize");
-        let decoded = decode(
-            Some("application/json"),
-            &body,
-            &self.def,
-            opts.field_validation,
-        )?;
-        let updated = store.update(namespace, name, decoded.object, &opts, &req.context.user)?;
+        let updated = store.update_with(namespace, name, &updated, &opts, &req.context.user)?;
         Ok(Self::with_warnings(
             self.object_response(req, 200, &updated)?,
-            decoded.warnings,
+            warnings.into_inner(),
         ))
     }
     // ANCHOR_END: patch
+
+    // ANCHOR: server_side_apply
+    /// Server-side apply: the body is the applier's whole intent for the fields it manages.
+    /// It creates the object if there is none (201), merges into it otherwise, and refuses
+    /// with 409 to change a field another manager owns unless `force=true`.
+    fn apply(
+        &self,
+        req: &Request,
+        namespace: &str,
+        name: &str,
+        opts: &WriteOptions,
+    ) -> Result<Response, StatusError> {
+        if req
+            .query_param("fieldManager")
+            .unwrap_or_default()
+            .is_empty()
+        {
+            return Err(patch_options_invalid(StatusCause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value: is required for apply patch".into(),
+                field: "fieldManager".into(),
+            }));
+        }
+        // kubectl and client-go send the YAML patch as JSON, which is YAML too.
+        let sent: Value = serde_json::from_slice(&req.body).map_err(|e| {
+            StatusError::bad_request(format!(
+                "error decoding YAML: only the JSON form of YAML is accepted here: {e}"
+            ))
+        })?;
+        if sent.pointer("/metadata/managedFields").is_some() {
+            return Err(StatusError::bad_request(
+                "metadata.managedFields must be nil",
+            ));
+        }
+        let decoded = decode(
+            Some("application/json"),
+            &req.body,
+            &self.def,
+            opts.field_validation,
+        )?;
+        let mut config = decoded.object;
+        if meta_str(&config, "name").is_empty() {
+            set_meta(&mut config, "name", json!(name));
+        }
+        let (schema, version) = (self.managed_schema(""), self.def.api_version());
+        let now = rfc3339(SystemTime::now());
+        let force = opts.force.unwrap_or(false);
+        let apply = |live: Option<&Value>| {
+            fieldmanager::apply(
+                live,
+                &config,
+                &opts.field_manager,
+                force,
+                &version,
+                &now,
+                &schema,
+            )
+            .map_err(|conflicts| {
+                let (message, causes) = conflict_message(&conflicts);
+                let causes = causes
+                    .into_iter()
+                    .map(|(reason, message, field)| StatusCause {
+                        reason,
+                        message,
+                        field,
+                    })
+                    .collect();
+                StatusError::apply_conflict(message, causes)
+            })
+        };
+        let (store, user) = (self.rest.store(), &req.context.user);
+        let (status, written) = match store.get(namespace, name) {
+            Err(e) if e.code() == 404 => (201, store.create(namespace, apply(None)?, opts, user)?),
+            Err(e) => return Err(e),
+            Ok(_) => {
+                let updated = |old: &Value| {
+                    let mut merged = apply(Some(old))?;
+                    let sent = merged.clone();
+                    precondition(&mut merged, &sent, old);
+                    Ok(merged)
+                };
+                (
+                    200,
+                    store.update_with(namespace, name, &updated, opts, user)?,
+                )
+            }
+        };
+        Ok(Self::with_warnings(
+            self.object_response(req, status, &written)?,
+            decoded.warnings,
+        ))
+    }
+    // ANCHOR_END: server_side_apply
 
     fn delete(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
         let opts = DeleteOptions::decode(&req.query_pairs(), &req.body)?;
@@ -464,19 +634,15 @@ impl ResourceHandler {
 }
 
 // ANCHOR: apply_patch
-/// Applies the request's patch, of the type its `Content-Type` names, to `target`. The result
-/// keeps the `resourceVersion` it was read at unless the patch names one, so the write that
-/// follows fails with a conflict if the object changed in between.
+/// Applies the request's patch, of the type its `Content-Type` names, to `target`.
 fn apply_patch(
     req: &Request,
     mut target: Value,
     schema: &'static Struct,
 ) -> Result<Value, StatusError> {
-    let content_type = req.header("content-type").unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim();
+    let media = media_type(req);
     let patch: Result<Value, StatusError> = serde_json::from_slice(&req.body)
         .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")));
-    let read_at = meta_str(&target, "resourceVersion").to_string();
     match media {
         "application/json-patch+json" => json_patch(&mut target, &patch?).map_err(|e| match e {
             JsonPatchError::Malformed(why) => {
@@ -507,9 +673,35 @@ fn apply_patch(
             ))
         }
     }
-    if meta_str(&target, "resourceVersion").is_empty() {
-        set_meta(&mut target, "resourceVersion", Value::String(read_at));
-    }
     Ok(target)
 }
 // ANCHOR_END: apply_patch
+
+const APPLY_PATCH: &str = "application/apply-patch+yaml";
+
+/// The request's media type, without parameters.
+fn media_type(req: &Request) -> &str {
+    let content_type = req.header("content-type").unwrap_or("");
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// Sets the `resourceVersion` a computed write must find: the one `sent` names, unless that is
+/// the version the write was computed from, which leaves the write unconditional (a patch that
+/// does not mention the version keeps the one it was applied to). A write that loses a race is
+/// computed again from the newer object, where a version the client really named no longer
+/// matches and ends in 409.
+fn precondition(new: &mut Value, sent: &Value, old: &Value) {
+    let wanted = meta_str(sent, "resourceVersion").to_string();
+    if wanted.is_empty() || wanted == meta_str(old, "resourceVersion") {
+        if let Some(Value::Object(meta)) = new.get_mut("metadata") {
+            meta.remove("resourceVersion");
+        }
+    } else {
+        set_meta(new, "resourceVersion", Value::String(wanted));
+    }
+}
+
+/// `PatchOptions.meta.k8s.io "" is invalid: ...`, Go's answer to a bad patch parameter.
+fn patch_options_invalid(cause: StatusCause) -> StatusError {
+    StatusError::invalid("meta.k8s.io", "PatchOptions", "", vec![cause])
+}

@@ -25,6 +25,10 @@ pub enum Deleted {
     Status(StatusDetails),
 }
 
+/// `rest.UpdatedObjectInfo`: the object an update writes, computed from the stored one on each
+/// attempt, so that a retry after a concurrent write patches (or applies to) the new state.
+pub type UpdatedObject<'a> = dyn Fn(&Value) -> Result<Value, StatusError> + 'a;
+
 pub struct Store {
     pub def: Arc<ResourceDef>,
     storage: Arc<dyn Storage>,
@@ -287,62 +291,84 @@ impl Store {
         opts: &WriteOptions,
         user: &UserInfo,
     ) -> Result<Value, StatusError> {
-        self.write_update(namespace, name, obj, opts, user, false)
+        self.update_with(namespace, name, &|_| Ok(obj.clone()), opts, user)
     }
 
-    /// `PUT .../status`: the stored object with the new `status` and nothing else changed, the
-    /// other half of the split the main resource's `prepare_for_update` makes.
+    /// An update whose object is computed from the stored one (a patch, an apply, a write
+    /// that records managedFields), as Go's `Update` takes a `rest.UpdatedObjectInfo`.
+    pub fn update_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        updated: &UpdatedObject,
+        opts: &WriteOptions,
+        user: &UserInfo,
+    ) -> Result<Value, StatusError> {
+        self.write_update(namespace, name, updated, opts, user, false)
+    }
+
+    /// `PUT .../status`: the stored object with the new `status` (and the managedFields that
+    /// record who wrote it) and nothing else changed, the other half of the split the main
+    /// resource's `prepare_for_update` makes.
     pub fn update_status(
         &self,
         namespace: &str,
         name: &str,
-        obj: Value,
+        updated: &UpdatedObject,
         opts: &WriteOptions,
         user: &UserInfo,
     ) -> Result<Value, StatusError> {
-        self.write_update(namespace, name, obj, opts, user, true)
+        self.write_update(namespace, name, updated, opts, user, true)
     }
 
     fn write_update(
         &self,
         namespace: &str,
         name: &str,
-        mut obj: Value,
+        updated: &UpdatedObject,
         opts: &WriteOptions,
         user: &UserInfo,
         status_only: bool,
     ) -> Result<Value, StatusError> {
-        self.check_namespace(&mut obj, namespace)?;
-        match meta_str(&obj, "name") {
-            "" => set_meta(&mut obj, "name", Value::String(name.into())),
-            n if n == name => {}
-            n => {
-                return Err(StatusError::bad_request(format!(
-                    "the name of the object ({n}) does not match the name on the URL ({name})"
-                )))
-            }
-        }
-        let wanted: Option<Revision> = match meta_str(&obj, "resourceVersion") {
-            "" => None,
-            rv => Some(rv.parse().map_err(|_| {
-                StatusError::bad_request(format!(
-                    "metadata.resourceVersion: Invalid value: {rv:?}: must be a decimal revision"
-                ))
-            })?),
-        };
         let key = self.key(namespace, name);
+        // `GuaranteedUpdate`: read, compute, compare-and-swap; a lost race computes again from
+        // the new state, where a `resourceVersion` the client named no longer matches.
         loop {
             let current = self.current(&key, name)?;
-            if wanted.is_some_and(|w| w != current.mod_revision) {
-                return Err(self.storage_error(name, StorageError::Conflict { current }));
-            }
             let old = self.decode(&current)?;
+            let mut obj = updated(&old)?;
+            self.check_namespace(&mut obj, namespace)?;
+            match meta_str(&obj, "name") {
+                "" => set_meta(&mut obj, "name", Value::String(name.into())),
+                n if n == name => {}
+                n => {
+                    return Err(StatusError::bad_request(format!(
+                        "the name of the object ({n}) does not match the name on the URL ({name})"
+                    )))
+                }
+            }
+            match meta_str(&obj, "resourceVersion") {
+                "" => {}
+                rv => {
+                    let wanted: Revision = rv.parse().map_err(|_| {
+                        StatusError::bad_request(format!(
+                            "metadata.resourceVersion: Invalid value: {rv:?}: must be a decimal revision"
+                        ))
+                    })?;
+                    if wanted != current.mod_revision {
+                        return Err(self.storage_error(name, StorageError::Conflict { current }));
+                    }
+                }
+            }
             let mut new = if status_only {
                 let mut new = old.clone();
                 new["status"] = obj["status"].clone();
+                if let Some(managed) = obj["metadata"].get("managedFields") {
+                    set_meta(&mut new, "managedFields", managed.clone());
+                }
                 new
             } else {
-                obj.clone()
+                obj
             };
             for field in [
                 "uid",
@@ -373,7 +399,7 @@ impl Store {
                 if !opts.dry_run {
                     match self.storage.delete(&key, Some(current.mod_revision)) {
                         Ok(_) => {}
-                        Err(StorageError::Conflict { .. }) if wanted.is_none() => continue,
+                        Err(StorageError::Conflict { .. }) => continue,
                         Err(e) => return Err(self.storage_error(name, e)),
                     }
                 }
@@ -392,8 +418,7 @@ impl Store {
             }
             match self.storage.update(&key, bytes, current.mod_revision) {
                 Ok(kv) => return self.decode(&kv),
-                // Someone wrote in between: an unconditional update tries again on the new state.
-                Err(StorageError::Conflict { .. }) if wanted.is_none() => continue,
+                Err(StorageError::Conflict { .. }) => continue,
                 Err(e) => return Err(self.storage_error(name, e)),
             }
         }

@@ -182,8 +182,23 @@ impl StatusError {
             causes,
             ..Default::default()
         };
-        StatusError::new(422, format!("{kind} \"{name}\" is invalid: {summary}"))
+        // `schema.GroupKind.String()`: `ConfigMap`, `Deployment.apps`.
+        let qualified = match group {
+            "" => kind.to_string(),
+            group => format!("{kind}.{group}"),
+        };
+        StatusError::new(422, format!("{qualified} \"{name}\" is invalid: {summary}"))
             .with_details("Invalid", details)
+    }
+
+    /// `NewApplyConflict`: a server-side apply that would take fields other managers own. The
+    /// details carry only the causes, one per field.
+    pub fn apply_conflict(message: String, causes: Vec<StatusCause>) -> StatusError {
+        let details = StatusDetails {
+            causes,
+            ..Default::default()
+        };
+        StatusError::new(409, message).with_details("Conflict", details)
     }
 
     pub fn bad_request(message: impl Into<String>) -> StatusError {

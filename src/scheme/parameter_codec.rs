@@ -31,6 +31,9 @@ pub struct WriteOptions {
     pub dry_run: bool,
     pub field_manager: String,
     pub field_validation: FieldValidation,
+    /// `PatchOptions.force`: a server-side apply takes fields other managers own. Absent and
+    /// `false` differ only in that any other patch type refuses the parameter when present.
+    pub force: Option<bool>,
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool, StatusError> {
@@ -146,6 +149,7 @@ impl WriteOptions {
         let mut dry_run = false;
         let mut field_manager = String::new();
         let mut field_validation = None;
+        let mut force = None;
         for (k, v) in query {
             match k.as_str() {
                 "dryRun" if v == "All" => dry_run = true,
@@ -161,6 +165,7 @@ impl WriteOptions {
                 }
                 "fieldManager" => field_manager = v.clone(),
                 "fieldValidation" => field_validation = Some(v.as_str()),
+                "force" => force = Some(parse_bool("force", v)?),
                 _ => {}
             }
         }
@@ -168,6 +173,7 @@ impl WriteOptions {
             dry_run,
             field_manager,
             field_validation: FieldValidation::parse(field_validation)?,
+            force,
         })
     }
 }

@@ -63,6 +63,7 @@ pub fn create_aggregator_server(
             dry_run: false,
             field_manager: "kube-aggregator".into(),
             field_validation: FieldValidation::Strict,
+            force: None,
         };
         for (group, version) in &group_versions {
             match api_services.create(

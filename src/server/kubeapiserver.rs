@@ -77,6 +77,7 @@ pub fn create_kube_apiserver(
             dry_run: false,
             field_manager: "kube-apiserver".into(),
             field_validation: FieldValidation::Strict,
+            force: None,
         };
         for name in SYSTEM_NAMESPACES {
             let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});

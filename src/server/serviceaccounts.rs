@@ -76,6 +76,7 @@ fn ensure_default(service_accounts: &Store, namespace: &str) {
         dry_run: false,
         field_manager: "kube-controller-manager".into(),
         field_validation: FieldValidation::Strict,
+        force: None,
     };
     match service_accounts.create(namespace, account, &opts, &admin_user()) {
         Ok(_) => log::debug!("created serviceaccount default in {namespace}"),
