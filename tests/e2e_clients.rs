@@ -367,6 +367,137 @@ fn kubectl_server_side_apply_twice_then_a_conflict() {
 }
 
 #[test]
+fn kubectl_reads_dry_runs_diffs_and_deletes() {
+    let s = TestServer::start("kubectl-reads", &[]);
+    let versions = ok(&s, &["api-versions"]);
+    for v in [
+        "v1",
+        "apps/v1",
+        "apiextensions.k8s.io/v1",
+        "apiregistration.k8s.io/v1",
+    ] {
+        assert!(versions.lines().any(|l| l == v), "{versions}");
+    }
+    ok(&s, &["create", "namespace", "reads"]);
+    for (name, tier) in [("c3", "web"), ("c1", "db"), ("c2", "web")] {
+        ok(
+            &s,
+            &[
+                "create",
+                "configmap",
+                name,
+                "-n",
+                "reads",
+                "--from-literal=k=v",
+            ],
+        );
+        ok(
+            &s,
+            &["label", "cm", name, "-n", "reads", &format!("tier={tier}")],
+        );
+    }
+    let n = ["-n", "reads"];
+    let names = |args: &[&str]| -> Vec<String> {
+        let out = ok(&s, &[&n[..], args].concat());
+        out.lines().map(str::to_string).collect()
+    };
+    // Sorted by the client; paged by the server two at a time (limit and continue).
+    let sorted = names(&[
+        "get",
+        "cm",
+        "--sort-by=.metadata.name",
+        "-o",
+        "name",
+        "--chunk-size=2",
+    ]);
+    assert_eq!(sorted, ["configmap/c1", "configmap/c2", "configmap/c3"]);
+    let wide = ok(&s, &["get", "cm", "-n", "reads", "-o", "wide"]);
+    assert!(
+        wide.starts_with("NAME") && wide.contains("DATA") && wide.contains("c2"),
+        "{wide}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        &s,
+        &["get", "cm", "-n", "reads", "-l", "tier=web", "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(json["kind"], "List");
+    assert_eq!(json["items"].as_array().unwrap().len(), 2);
+    let all = ok(
+        &s,
+        &["get", "cm", "-A", "--field-selector", "metadata.name=c1"],
+    );
+    assert!(
+        all.contains("reads") && all.contains("c1") && !all.contains("c2"),
+        "{all}"
+    );
+
+    // --dry-run=server answers as if written, and writes nothing.
+    let dry = ok(
+        &s,
+        &[
+            "create",
+            "configmap",
+            "dry",
+            "-n",
+            "reads",
+            "--from-literal=a=b",
+            "--dry-run=server",
+            "-o",
+            "jsonpath={.data.a}",
+        ],
+    );
+    assert_eq!(dry, "b");
+    let (found, text) = kubectl(&s, &["get", "cm", "dry", "-n", "reads"]);
+    assert!(!found && text.contains("NotFound"), "{text}");
+
+    // diff: exit 0 when the manifest matches, 1 with the change shown when it does not.
+    let manifest = s.dir.join("c1.yaml");
+    let write = |v: &str| {
+        let yaml = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n  namespace: reads\n  labels: {{tier: db}}\ndata:\n  k: {v}\n");
+        std::fs::write(&manifest, yaml).unwrap();
+    };
+    write("v");
+    let path = manifest.to_str().unwrap();
+    let (same, text) = kubectl(&s, &["diff", "-f", path]);
+    assert!(same, "{text}");
+    write("changed");
+    let (same, text) = kubectl(&s, &["diff", "-f", path]);
+    assert!(
+        !same && text.contains("+  k: changed") && text.contains("-  k: v"),
+        "{text}"
+    );
+    assert_eq!(
+        ok(
+            &s,
+            &["get", "cm", "c1", "-n", "reads", "-o", "jsonpath={.data.k}"]
+        ),
+        "v"
+    );
+
+    // Deletes by selector, then everything, then the namespace with what is left in it.
+    ok(&s, &["delete", "cm", "-n", "reads", "-l", "tier=web"]);
+    let left = names(&["get", "cm", "-o", "name"]);
+    assert!(
+        left.contains(&"configmap/c1".to_string())
+            && !left.iter().any(|l| l.ends_with("c2") || l.ends_with("c3")),
+        "{left:?}"
+    );
+    ok(&s, &["delete", "cm", "-n", "reads", "--all"]);
+    assert!(names(&["get", "cm", "-o", "name"])
+        .iter()
+        .all(|l| !l.ends_with("c1")));
+    ok(&s, &["create", "configmap", "last", "-n", "reads"]);
+    ok(&s, &["delete", "namespace", "reads", "--wait=true"]);
+    let (exists, text) = kubectl(&s, &["get", "ns", "reads"]);
+    assert!(
+        !exists && text.contains("namespaces \"reads\" not found"),
+        "{text}"
+    );
+    s.stop();
+}
+
+#[test]
 fn kubectl_watch_sees_an_object_created_meanwhile() {
     let s = TestServer::start("kubectl-watch", &[]);
     let mut watch = Command::new(tool("KUBECTL", "kubectl"))
