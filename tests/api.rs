@@ -355,7 +355,12 @@ fn discovery_walks_the_three_servers() {
         .collect();
     assert_eq!(
         groups,
-        ["apiregistration.k8s.io", "apiextensions.k8s.io", "apps"]
+        [
+            "apiregistration.k8s.io",
+            "apiextensions.k8s.io",
+            "apps",
+            "events.k8s.io"
+        ]
     );
     // A subresource is its own entry, naming its kind's group when it is not the parent's.
     let apps = s.get("/apis/apps/v1").json();
@@ -377,7 +382,8 @@ fn discovery_walks_the_three_servers() {
             "v1.",
             "v1.apiextensions.k8s.io",
             "v1.apiregistration.k8s.io",
-            "v1.apps"
+            "v1.apps",
+            "v1.events.k8s.io"
         ]
     );
     // Aggregated discovery (apidiscovery.k8s.io/v2), as kubectl asks for it first.
@@ -411,7 +417,12 @@ fn discovery_walks_the_three_servers() {
         .collect();
     assert_eq!(
         names,
-        ["apiregistration.k8s.io", "apiextensions.k8s.io", "apps"]
+        [
+            "apiregistration.k8s.io",
+            "apiextensions.k8s.io",
+            "apps",
+            "events.k8s.io"
+        ]
     );
     assert_eq!(
         apis["items"][1]["versions"][0]["resources"][0]["resource"],

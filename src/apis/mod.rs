@@ -4,6 +4,7 @@
 //! - [`core`]: the legacy group (`/api/v1`): Namespace, ConfigMap, Secret, ServiceAccount,
 //!   Event, Pod, Service.
 //! - [`apps`]: `apps/v1` Deployment (and the `autoscaling/v1` Scale of its `/scale`).
+//! - [`events`]: `events.k8s.io/v1` Event, a second view of core/v1 events.
 //! - [`apiextensions`]: `apiextensions.k8s.io/v1` CustomResourceDefinition.
 //! - [`apiregistration`]: `apiregistration.k8s.io/v1` APIService.
 //! - [`validation`]: the name and metadata rules every kind shares (`ValidateObjectMeta`).
@@ -12,6 +13,7 @@ pub mod apiextensions;
 pub mod apiregistration;
 pub mod apps;
 pub mod core;
+pub mod events;
 pub mod validation;
 
 use std::time::SystemTime;
@@ -51,6 +53,7 @@ pub fn new_scheme() -> crate::scheme::Scheme {
     let mut scheme = crate::scheme::Scheme::default();
     core::add_to_scheme(&mut scheme);
     apps::add_to_scheme(&mut scheme);
+    events::add_to_scheme(&mut scheme);
     apiextensions::add_to_scheme(&mut scheme);
     apiregistration::add_to_scheme(&mut scheme);
     scheme

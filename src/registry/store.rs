@@ -85,14 +85,16 @@ impl Store {
             "resourceVersion",
             Value::String(kv.mod_revision.to_string()),
         );
+        self.def.strategy.convert_from_storage(&mut obj);
         Ok(obj)
     }
 
-    fn encode(obj: &Value) -> Vec<u8> {
+    fn encode(&self, obj: &Value) -> Vec<u8> {
         let mut stored = obj.clone();
         if let Some(meta) = stored["metadata"].as_object_mut() {
             meta.remove("resourceVersion");
         }
+        self.def.strategy.convert_to_storage(&mut stored);
         serde_json::to_vec(&stored).expect("objects serialize")
     }
 
@@ -273,7 +275,7 @@ impl Store {
         }
         let kv = self
             .storage
-            .create(&self.key(namespace, &name), Self::encode(&obj))
+            .create(&self.key(namespace, &name), self.encode(&obj))
             .map_err(|e| self.storage_error(&name, e))?;
         self.decode(&kv)
     }
@@ -405,7 +407,7 @@ impl Store {
                 }
                 return Ok(new);
             }
-            let bytes = Self::encode(&new);
+            let bytes = self.encode(&new);
             // An update that changes nothing is not written: the revision stays, and watchers
             // hear nothing, as with kube-apiserver.
             if opts.dry_run || bytes == *current.value {
@@ -493,7 +495,7 @@ impl Store {
                 set_meta(&mut obj, "deletionGracePeriodSeconds", json!(0));
                 let kv = self
                     .storage
-                    .update(&key, Self::encode(&obj), current.mod_revision)
+                    .update(&key, self.encode(&obj), current.mod_revision)
                     .map_err(|e| self.storage_error(name, e))?;
                 obj = self.decode(&kv)?;
             }
@@ -524,7 +526,7 @@ impl Store {
     ) -> Result<Value, StatusError> {
         let kv = self
             .storage
-            .update(&self.key(namespace, name), Self::encode(obj), expected)
+            .update(&self.key(namespace, name), self.encode(obj), expected)
             .map_err(|e| self.storage_error(name, e))?;
         self.decode(&kv)
     }

@@ -80,6 +80,12 @@ pub trait Strategy: Send + Sync {
     fn validate_update(&self, new: &Value, _old: &Value) -> Vec<StatusCause> {
         self.validate(new)
     }
+    /// The object in the version storage keeps, from this version, and back. Go converts
+    /// every version through the kind's internal type and stores one version; here a kind is
+    /// stored as its own version, except `events.k8s.io/v1` Event, stored as core/v1 Event so
+    /// that both views read and write the same objects.
+    fn convert_to_storage(&self, _obj: &mut Value) {}
+    fn convert_from_storage(&self, _obj: &mut Value) {}
     /// Whether the Table starts with the Name column. Events' printer shows the name last, and
     /// only with `-o wide`, so their strategy says no and lists a Name column of its own.
     fn name_column_first(&self) -> bool {

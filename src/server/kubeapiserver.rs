@@ -35,6 +35,8 @@ pub fn create_kube_apiserver(
     let events = new_store(config, "", "v1", "events");
     let pods = new_store(config, "", "v1", "pods");
     let deployments = new_store(config, "apps", "v1", "deployments");
+    // The same objects as `events`, under the same prefix, renamed (`apis::events`).
+    let events_v1 = new_store(config, "events.k8s.io", "v1", "events");
     let namespace_store = new_store(config, "", "v1", "namespaces");
     let namespaces = Arc::new(NamespaceRest {
         namespaces: Arc::clone(&namespace_store),
@@ -65,6 +67,11 @@ pub fn create_kube_apiserver(
         group: "apps",
         version: "v1",
         resources: vec![resource_handler(config, deployments)],
+    });
+    server.install_api_group(APIGroupInfo {
+        group: "events.k8s.io",
+        version: "v1",
+        resources: vec![resource_handler(config, events_v1)],
     });
     let storage = Arc::clone(&config.storage);
     server.add_health_check("etcd", move || {

@@ -1,8 +1,8 @@
 //! Event (core/v1): `pkg/apis/core/validation.ValidateEventCreate` and the `event` strategy.
 //!
 //! kubectl reads events for `describe`, by a field selector on `involvedObject.*`, and prints them
-//! with `get events`. What kube-apiserver adds on top (`--event-ttl`, which lets events expire,
-//! and the `events.k8s.io/v1` view of the same store) is not here.
+//! with `get events`. The `events.k8s.io/v1` view of the same store is [`crate::apis::events`];
+//! `--event-ttl`, which lets kube-apiserver's events expire, is not here.
 
 use serde_json::{json, Value};
 
@@ -97,7 +97,7 @@ pub static EVENT: Struct = Struct {
     ],
 };
 
-static EVENT_SOURCE: Struct = Struct {
+pub static EVENT_SOURCE: Struct = Struct {
     name: "io.k8s.api.core.v1.EventSource",
     description: "Where an event came from.",
     fields: &[
@@ -111,7 +111,7 @@ static EVENT_SOURCE: Struct = Struct {
     ],
 };
 
-static EVENT_SERIES: Struct = Struct {
+pub static EVENT_SERIES: Struct = Struct {
     name: "io.k8s.api.core.v1.EventSeries",
     description: "A repeating event.",
     fields: &[
