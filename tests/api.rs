@@ -452,6 +452,23 @@ fn discovery_walks_the_three_servers() {
         .unwrap()
         .iter()
         .any(|p| p["name"] == "fieldValidation"));
+    // OpenAPI v2: one Swagger document, JSON only.
+    let v2 = s.get("/openapi/v2");
+    assert_eq!(v2.status, 200);
+    assert_eq!(v2.header("content-type"), Some("application/json"));
+    let v2 = v2.json();
+    assert_eq!(v2["swagger"], "2.0");
+    assert!(v2["definitions"]["io.k8s.api.core.v1.ConfigMap"].is_object());
+    let protobuf_only = s.request(
+        "GET",
+        "/openapi/v2",
+        &[(
+            "Accept",
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+        )],
+        None,
+    );
+    assert_eq!(protobuf_only.status, 406);
     let version = s.get("/version").json();
     assert_eq!(
         (version["major"].as_str(), version["minor"].as_str()),

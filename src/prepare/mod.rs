@@ -3,10 +3,10 @@
 //! Mirrors `GenericAPIServer.PrepareRun` (seed 003) and `APIAggregator.PrepareRun` (seed 004):
 //! on the outermost server, install `/healthz`, `/livez` and `/readyz` with every check gathered
 //! along the chain (plus one check per post-start hook, and the `shutdown` check on `/readyz`),
-//! install `/version` and `/openapi/v3`, and wrap the chain in the handler chain. What comes out is ready to serve.
+//! install `/version`, `/openapi/v3` and `/openapi/v2`, and wrap the chain in the handler chain. What comes out is ready to serve.
 //!
 //! - [`healthz`]: the three health endpoints.
-//! - [`openapi`] serves `/openapi/v3`.
+//! - [`openapi`] serves `/openapi/v3` and `/openapi/v2`.
 //! - [`version`] serves `/version`.
 
 pub mod healthz;
@@ -74,6 +74,10 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
     server.handle_prefix(
         "/openapi/v3",
         Arc::new(openapi::OpenAPIV3::new(&config.scheme)),
+    );
+    server.handle(
+        "/openapi/v2",
+        Arc::new(openapi::OpenAPIV2::new(&config.scheme)),
     );
 
     let in_flight = Arc::new(InFlight::default());

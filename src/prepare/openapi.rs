@@ -1,4 +1,5 @@
-//! `/openapi/v3`: the OpenAPI documents PrepareRun installs (`routes.OpenAPI{...}.InstallV3`).
+//! `/openapi/v3` and `/openapi/v2`: the OpenAPI documents PrepareRun installs
+//! (`routes.OpenAPI{...}.InstallV3` and `InstallV2`).
 //!
 //! kubectl reads them before `apply`, `create -f` and `explain`. What it needs from them, per the
 //! wire reference: for each kind, a path whose operations carry `x-kubernetes-group-version-kind`
@@ -6,7 +7,8 @@
 //! validation to the server (and send `fieldValidation=Strict`). So each document lists every
 //! path and operation of its group/version, and the definitions of its kinds and of every struct
 //! they use, made from the kinds' [`Struct`]s, so `kubectl explain deployment.spec.template`
-//! walks them to any depth.
+//! walks them to any depth. `/openapi/v2` is the same content as one Swagger 2.0 document for
+//! every group, for clients older than v3 discovery.
 
 use std::sync::Arc;
 
@@ -217,5 +219,171 @@ impl Handler for OpenAPIV3 {
                 .with_header("Vary", "Accept"),
             None => crate::server::generic::NotFound::response(),
         }
+    }
+}
+
+// ANCHOR: openapi_v2
+/// The Swagger 2.0 form of the v3 documents, all in one: definitions under `definitions`
+/// (and `$ref`s pointing there), query parameters with their type inline, a request body's
+/// media types as `consumes`.
+fn swagger(documents: &[Value]) -> Value {
+    let mut paths = Map::new();
+    let mut definitions = Map::new();
+    for doc in documents {
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            let mut item = item.clone();
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|m| m.values_mut())
+            {
+                for param in op["parameters"].as_array_mut().into_iter().flatten() {
+                    let type_ = param["schema"]["type"].clone();
+                    param["type"] = type_;
+                    param["uniqueItems"] = json!(true);
+                    if let Some(p) = param.as_object_mut() {
+                        p.remove("schema");
+                    }
+                }
+                if let Some(op) = op.as_object_mut() {
+                    if let Some(body) = op.remove("requestBody") {
+                        let types: Vec<&String> = body["content"]
+                            .as_object()
+                            .map(|c| c.keys().collect())
+                            .unwrap_or_default();
+                        op.insert("consumes".into(), json!(types));
+                    }
+                    op.insert("produces".into(), json!(["application/json"]));
+                    op.insert("schemes".into(), json!(["https"]));
+                }
+            }
+            paths.insert(path.clone(), item);
+        }
+        for (name, schema) in doc["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            definitions.insert(name.clone(), schema.clone());
+        }
+    }
+    let mut out = json!({
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": format!("v{}.{}.0", super::version::KUBERNETES_MAJOR, super::version::KUBERNETES_MINOR)},
+        "paths": paths,
+        "definitions": definitions,
+    });
+    rewrite_refs(&mut out);
+    out
+}
+// ANCHOR_END: openapi_v2
+
+/// Turns v3-only schema forms into v2's: `allOf: [{$ref}]` (v3's way to give a reference a
+/// description) into a plain `$ref`, and int-or-string into `format: int-or-string`.
+fn rewrite_refs(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(all)) = m.get("allOf") {
+                if let [one] = all.as_slice() {
+                    let one = one.clone();
+                    m.remove("allOf");
+                    m.remove("default");
+                    m.extend(one.as_object().cloned().unwrap_or_default());
+                }
+            }
+            if m.remove("x-kubernetes-int-or-string").is_some() {
+                m.remove("anyOf");
+                m.insert("type".into(), json!("string"));
+                m.insert("format".into(), json!("int-or-string"));
+            }
+            for (k, child) in m.iter_mut() {
+                match (k.as_str(), &*child) {
+                    ("$ref", Value::String(r)) => {
+                        *child = json!(r.replace("#/components/schemas/", "#/definitions/"));
+                    }
+                    _ => rewrite_refs(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
+}
+
+/// Serves `/openapi/v2`, built once at PrepareRun. Only the JSON form: kube-apiserver also
+/// speaks protobuf here (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`), which
+/// clients from before v3 asked for first, falling back to JSON.
+pub struct OpenAPIV2 {
+    body: Vec<u8>,
+    hash: String,
+}
+
+impl OpenAPIV2 {
+    pub fn new(scheme: &Scheme) -> OpenAPIV2 {
+        let documents: Vec<Value> = scheme
+            .group_versions()
+            .into_iter()
+            .map(|(g, v)| document(g, v, &scheme.resources_of(g, v)))
+            .collect();
+        let body = serde_json::to_vec(&swagger(&documents)).expect("documents serialize");
+        let hash = fnv1a_hex(&body);
+        OpenAPIV2 { body, hash }
+    }
+}
+
+impl Handler for OpenAPIV2 {
+    fn serve(&self, req: &mut Request) -> Response {
+        let accept = req.header("accept").unwrap_or("");
+        let json_ok = accept.is_empty()
+            || accept.split(',').any(|a| {
+                let media = a.split(';').next().unwrap_or("").trim();
+                matches!(media, "application/json" | "*/*" | "application/*")
+            });
+        if !json_ok {
+            return crate::scheme::meta::StatusError::new(
+                406,
+                "only application/json is served at /openapi/v2",
+            )
+            .to_response();
+        }
+        Response::bytes(200, "application/json", self.body.clone())
+            .with_header("Etag", format!("\"{}\"", self.hash))
+            .with_header("Vary", "Accept")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swagger_points_every_ref_at_definitions() {
+        let scheme = crate::apis::new_scheme();
+        let v2: Value = serde_json::from_slice(&OpenAPIV2::new(&scheme).body).unwrap();
+        assert_eq!(v2["swagger"], "2.0");
+        let text = v2.to_string();
+        assert!(!text.contains("#/components/schemas/"));
+        let deployment = &v2["definitions"]["io.k8s.api.apps.v1.Deployment"];
+        assert_eq!(
+            deployment["x-kubernetes-group-version-kind"][0]["kind"],
+            "Deployment"
+        );
+        assert!(deployment["properties"]["spec"]["$ref"]
+            .as_str()
+            .unwrap()
+            .starts_with("#/definitions/"));
+        let patch = &v2["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
+        assert!(patch["consumes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("application/apply-patch+yaml")));
+        let field_validation = patch["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "fieldValidation")
+            .unwrap();
+        assert_eq!(field_validation["type"], "string");
+        assert!(field_validation.get("schema").is_none());
     }
 }
