@@ -260,3 +260,44 @@ fn a_continue_token_from_a_compacted_revision_is_gone() {
     assert_eq!(rest["items"].as_array().unwrap().len(), 5);
     s.stop();
 }
+
+#[test]
+fn lists_at_an_exact_revision_and_pages_of_one_snapshot() {
+    let s = TestServer::start("list-exact", &[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    for name in ["a", "b", "c"] {
+        assert_eq!(s.send_json("POST", base, &cm(name)).status, 201);
+    }
+    let then = s.get(base).json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page1 = s.get(&format!("{base}?limit=2")).json();
+    let token = page1["metadata"]["continue"].as_str().unwrap().to_string();
+    // Changes after the first page: the second page still shows the list as it was.
+    let deleted = s.request("DELETE", &format!("{base}/c"), &[], None);
+    assert_eq!(deleted.status, 200);
+    assert_eq!(s.send_json("POST", base, &cm("d")).status, 201);
+    assert_eq!(s.names(&format!("{base}?limit=2&continue={token}")), ["c"]);
+
+    let exact = s.get(&format!(
+        "{base}?resourceVersion={then}&resourceVersionMatch=Exact"
+    ));
+    assert_eq!(exact.status, 200, "{}", exact.text());
+    let exact = exact.json();
+    assert_eq!(exact["metadata"]["resourceVersion"], then.as_str());
+    let names: Vec<&str> = exact["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(s.names(base), ["a", "b", "d"]);
+
+    let future = s.get(&format!(
+        "{base}?resourceVersion=999999&resourceVersionMatch=Exact"
+    ));
+    assert_eq!(future.status, 504, "{}", future.text());
+    assert_eq!(future.json()["reason"], "Timeout");
+}

@@ -112,6 +112,7 @@ impl Store {
                 "the object has been modified; please apply your changes to the latest version and try again",
             ),
             StorageError::Compacted { .. } => StatusError::expired(e.to_string()),
+            StorageError::FutureRevision { .. } => StatusError::new(504, format!("Timeout: {e}")),
             StorageError::Unavailable(why) => StatusError::new(503, format!("storage is unavailable: {why}")),
         }
     }
@@ -130,14 +131,36 @@ impl Store {
     }
 
     // ANCHOR: store_list
-    /// A list object (`ConfigMapList`) of what matches the selectors, `limit` at a time.
+    /// A list object (`ConfigMapList`) of what matches the selectors, `limit` at a time. The
+    /// snapshot is the present, or the revision a `continue` token carries (so the pages of
+    /// one list are consistent), or the one `resourceVersionMatch=Exact` names.
     pub fn list(&self, namespace: &str, opts: &ListOptions) -> Result<Value, StatusError> {
         let prefix = self.key_prefix(namespace);
-        let (kvs, revision) = self
-            .storage
-            .list(&prefix)
-            .map_err(|e| self.storage_error("", e))?;
-        let start = continue_key(&opts.continue_token, &prefix, &*self.storage)?;
+        let continued = continue_key(&opts.continue_token, &prefix, &*self.storage)?;
+        let exact = match opts.resource_version_match.as_str() {
+            "Exact" => Some(opts.resource_version.parse().map_err(|_| {
+                StatusError::bad_request(format!(
+                    "invalid resource version {:?}",
+                    opts.resource_version
+                ))
+            })?),
+            _ => None,
+        };
+        let at = continued.as_ref().map(|(_, rev)| *rev).or(exact);
+        let (kvs, revision) = match at {
+            Some(rev) => (self.storage.list_at(&prefix, rev), rev),
+            None => match self.storage.list(&prefix) {
+                Ok((kvs, rev)) => (Ok(kvs), rev),
+                Err(e) => (Err(e), 0),
+            },
+        };
+        let kvs = kvs.map_err(|e| match e {
+            StorageError::Compacted { .. } => {
+                StatusError::expired("The resourceVersion for the provided list is too old.")
+            }
+            e => self.storage_error("", e),
+        })?;
+        let start = continued.map(|(key, _)| key);
         let mut items = Vec::new();
         let mut next_key = None;
         let mut remaining = 0u64;
@@ -556,7 +579,7 @@ fn continue_key(
     token: &str,
     prefix: &str,
     storage: &dyn Storage,
-) -> Result<Option<String>, StatusError> {
+) -> Result<Option<(String, Revision)>, StatusError> {
     use base64::Engine;
     if token.is_empty() {
         return Ok(None);
@@ -582,5 +605,5 @@ fn continue_key(
             .insert("continue".into(), Value::String(fresh));
         return Err(err);
     }
-    Ok(Some(format!("{prefix}{start}")))
+    Ok(Some((format!("{prefix}{start}"), rv)))
 }

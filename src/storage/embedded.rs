@@ -70,7 +70,7 @@ impl Inner {
             create_revision: create_revision.unwrap_or(self.revision),
             mod_revision: self.revision,
         };
-        self.data.insert(key.to_string(), kv.clone());
+        let prev_kv = self.data.insert(key.to_string(), kv.clone());
         let kind = if create_revision.is_some() {
             EventType::Modified
         } else {
@@ -79,6 +79,7 @@ impl Inner {
         self.publish(Event {
             kind,
             kv: kv.clone(),
+            prev_kv,
         });
         kv
     }
@@ -107,6 +108,45 @@ impl Storage for EmbeddedStore {
             .collect();
         Ok((items, inner.revision))
     }
+
+    // ANCHOR: embedded_list_at
+    /// The present, with the history after `revision` undone, newest change first.
+    fn list_at(&self, prefix: &str, revision: Revision) -> Result<Vec<KeyValue>, StorageError> {
+        let inner = self.inner.lock().unwrap();
+        if revision < inner.compacted {
+            let oldest = inner.compacted;
+            return Err(StorageError::Compacted {
+                requested: revision,
+                oldest,
+            });
+        }
+        if revision > inner.revision {
+            return Err(StorageError::FutureRevision {
+                requested: revision,
+                current: inner.revision,
+            });
+        }
+        let mut then: BTreeMap<&str, &KeyValue> = inner
+            .data
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        for event in inner.history.iter().rev() {
+            if event.kv.mod_revision <= revision {
+                break;
+            }
+            if !event.kv.key.starts_with(prefix) {
+                continue;
+            }
+            match &event.prev_kv {
+                Some(prev) => then.insert(prev.key.as_str(), prev),
+                None => then.remove(event.kv.key.as_str()),
+            };
+        }
+        Ok(then.into_values().cloned().collect())
+    }
+    // ANCHOR_END: embedded_list_at
 
     fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue, StorageError> {
         let mut inner = self.inner.lock().unwrap();
@@ -140,11 +180,12 @@ impl Storage for EmbeddedStore {
         inner.revision += 1;
         let deleted = KeyValue {
             mod_revision: inner.revision,
-            ..current
+            ..current.clone()
         };
         inner.publish(Event {
             kind: EventType::Deleted,
             kv: deleted.clone(),
+            prev_kv: Some(current),
         });
         Ok(deleted)
     }
@@ -204,6 +245,42 @@ mod tests {
             Some(WatchMessage::Event(e)) => (e.kind, e.kv.key, e.kv.mod_revision),
             other => panic!("expected an event, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_list_at_an_old_revision_undoes_what_came_after() {
+        let s = EmbeddedStore::new(10);
+        let text = |kvs: Vec<KeyValue>| -> Vec<(String, String, Revision)> {
+            let value = |kv: &KeyValue| String::from_utf8(kv.value.to_vec()).unwrap();
+            kvs.iter()
+                .map(|kv| (kv.key.clone(), value(kv), kv.mod_revision))
+                .collect()
+        };
+        let a = s.create("/cm/a", b"a1".to_vec()).unwrap().mod_revision;
+        let b = s.create("/cm/b", b"b1".to_vec()).unwrap().mod_revision;
+        let a2 = s.update("/cm/a", b"a2".to_vec(), a).unwrap().mod_revision;
+        let deleted = s.delete("/cm/b", None).unwrap().mod_revision;
+        s.create("/cm/c", b"c1".to_vec()).unwrap();
+        let last = s.create("/other/x", b"x".to_vec()).unwrap().mod_revision;
+        let at = |rev| text(s.list_at("/cm/", rev).unwrap());
+        let kv = |k: &str, v: &str, r| (k.to_string(), v.to_string(), r);
+        assert_eq!(at(b), [kv("/cm/a", "a1", a), kv("/cm/b", "b1", b)]);
+        assert_eq!(at(a2), [kv("/cm/a", "a2", a2), kv("/cm/b", "b1", b)]);
+        assert_eq!(at(deleted), [kv("/cm/a", "a2", a2)]);
+        assert_eq!(at(last), text(s.list("/cm/").unwrap().0));
+        assert_eq!(
+            s.list_at("/cm/", last + 1),
+            Err(StorageError::FutureRevision {
+                requested: last + 1,
+                current: last
+            })
+        );
+        s.compact(a2);
+        assert!(matches!(
+            s.list_at("/cm/", b),
+            Err(StorageError::Compacted { .. })
+        ));
+        assert_eq!(at(a2), [kv("/cm/a", "a2", a2), kv("/cm/b", "b1", b)]);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum EventType {
 pub struct Event {
     pub kind: EventType,
     pub kv: KeyValue,
+    /// The value before this change (etcd's `prev_kv`), none for a create. It is what lets the
+    /// history be read backwards, to list as of an older revision.
+    pub prev_kv: Option<KeyValue>,
 }
 
 /// What a watcher can be told.
@@ -65,6 +68,11 @@ pub enum StorageError {
         requested: Revision,
         oldest: Revision,
     },
+    /// The requested revision is newer than any the store has written.
+    FutureRevision {
+        requested: Revision,
+        current: Revision,
+    },
     /// The backend could not be reached or answered nonsense.
     Unavailable(String),
 }
@@ -79,6 +87,12 @@ impl std::fmt::Display for StorageError {
             }
             StorageError::Compacted { requested, oldest } => {
                 write!(f, "too old resource version: {requested} ({oldest})")
+            }
+            StorageError::FutureRevision { requested, current } => {
+                write!(
+                    f,
+                    "Too large resource version: {requested}, current: {current}"
+                )
             }
             StorageError::Unavailable(why) => write!(f, "storage unavailable: {why}"),
         }
@@ -96,6 +110,9 @@ pub trait Storage: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<KeyValue>, StorageError>;
     /// Every key under `prefix`, in key order, and the revision the snapshot was taken at.
     fn list(&self, prefix: &str) -> Result<(Vec<KeyValue>, Revision), StorageError>;
+    /// Every key under `prefix` as it was at `revision` (etcd's range read at a revision):
+    /// `Compacted` once that revision's history is gone, `FutureRevision` before it exists.
+    fn list_at(&self, prefix: &str, revision: Revision) -> Result<Vec<KeyValue>, StorageError>;
     /// Creates `key`; fails with `AlreadyExists` if it is there.
     fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue, StorageError>;
     /// Replaces `key` if its modification revision is still `expected`.
