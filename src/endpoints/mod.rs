@@ -10,10 +10,12 @@
 //! - [`patch`]: JSON merge patch and JSON patch.
 //! - [`strategic`]: strategic merge patch, with each kind's merge keys.
 //! - [`fieldmanager`]: server-side apply and the managedFields it keeps.
+//! - [`metrics`]: `/metrics`, and the wrapper that counts requests for it.
 
 pub mod discovery;
 pub mod fieldmanager;
 pub mod handlers;
+pub mod metrics;
 pub mod patch;
 pub mod strategic;
 pub mod table;

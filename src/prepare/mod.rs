@@ -16,6 +16,7 @@ pub mod version;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::endpoints::metrics::{Metrics, MetricsHandler, WithMetrics};
 use crate::http::Handler;
 use crate::server::filters::{build_handler_chain, InFlight};
 use crate::server::generic::{DelegationTarget, GenericAPIServer, PostStartHook};
@@ -80,9 +81,22 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
         Arc::new(openapi::OpenAPIV2::new(&config.scheme)),
     );
 
+    // `/metrics` (Go installs it in `installAPI`), and the wrapper that feeds it: every request
+    // the servers answer, after the filters let it through, is counted.
+    let metrics = Arc::new(Metrics::new(
+        Arc::clone(&config.scheme),
+        Arc::clone(&config.storage),
+        &config.etcd_prefix,
+    ));
+    server.handle("/metrics", Arc::new(MetricsHandler(Arc::clone(&metrics))));
+    let servers = Arc::new(WithMetrics {
+        metrics,
+        next: Arc::new(server),
+    });
+
     let in_flight = Arc::new(InFlight::default());
     let handler = build_handler_chain(
-        Arc::new(server),
+        servers,
         Arc::clone(&config.authenticator),
         Arc::clone(&config.authorizer),
         Arc::clone(&in_flight),
