@@ -625,3 +625,588 @@ fn every_namespace_gets_a_default_service_account() {
     appears("fresh");
     s.stop();
 }
+
+fn pod(name: &str, containers: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+           "spec": {"containers": containers}})
+}
+
+fn deployment(name: &str, replicas: i64) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+           "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                    "template": {"metadata": {"labels": {"app": name}},
+                                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
+}
+
+/// Every `null` in a JSON document, by path: Go's encoder never writes one for an absent
+/// optional field, so a stored object must not have any.
+fn nulls(v: &Value, at: &str) -> Vec<String> {
+    match v {
+        Value::Null => vec![at.to_string()],
+        Value::Object(m) => m
+            .iter()
+            .flat_map(|(k, v)| nulls(v, &format!("{at}.{k}")))
+            .collect(),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| nulls(v, &format!("{at}[{i}]")))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn fields(r: &common::ClientResponse) -> Vec<String> {
+    r.json()["details"]["causes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no causes in {}", r.text()))
+        .iter()
+        .map(|c| c["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn column_names(table: &Value) -> Vec<(String, i64)> {
+    table["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["priority"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+
+#[test]
+fn pods_are_defaulted_pending_and_fixed_but_for_images() {
+    let s = TestServer::start("pods", &[]);
+    let base = "/api/v1/namespaces/default/pods";
+    let created = s.send_json(
+        "POST",
+        base,
+        &pod(
+            "web",
+            json!([{"name": "nginx", "image": "nginx", "ports": [{"containerPort": 80}]},
+                   {"name": "side", "image": "busybox:1.36",
+                    "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}]),
+        ),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let obj = created.json();
+    assert_eq!(nulls(&obj, ""), Vec::<String>::new());
+    let spec = &obj["spec"];
+    assert_eq!(
+        (
+            &spec["restartPolicy"],
+            &spec["dnsPolicy"],
+            &spec["schedulerName"],
+            &spec["terminationGracePeriodSeconds"],
+            &spec["enableServiceLinks"],
+            &spec["securityContext"],
+        ),
+        (
+            &json!("Always"),
+            &json!("ClusterFirst"),
+            &json!("default-scheduler"),
+            &json!(30),
+            &json!(true),
+            &json!({}),
+        )
+    );
+    let nginx = &spec["containers"][0];
+    assert_eq!(nginx["imagePullPolicy"], "Always", "untagged means latest");
+    assert_eq!(nginx["terminationMessagePath"], "/dev/termination-log");
+    assert_eq!(nginx["terminationMessagePolicy"], "File");
+    assert_eq!(nginx["resources"], json!({}));
+    assert_eq!(
+        nginx["ports"],
+        json!([{"containerPort": 80, "protocol": "TCP"}])
+    );
+    let side = &spec["containers"][1];
+    assert_eq!(side["imagePullPolicy"], "IfNotPresent");
+    // A pod's requests default to its limits (`SetDefaults_Pod`), which makes it Guaranteed
+    // only if every container has both; nginx has neither.
+    assert_eq!(
+        side["resources"]["requests"],
+        json!({"cpu": "100m", "memory": "64Mi"})
+    );
+    assert_eq!(
+        obj["status"],
+        json!({"phase": "Pending", "qosClass": "Burstable"})
+    );
+
+    // Anything in the spec but an image is fixed once the pod exists.
+    let mut changed = obj.clone();
+    changed["spec"]["containers"][0]["env"] = json!([{"name": "A", "value": "1"}]);
+    let refused = s.send_json("PUT", &format!("{base}/web"), &changed);
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(fields(&refused), ["spec"]);
+    assert!(refused.json()["message"].as_str().unwrap().starts_with(
+        "Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+    ));
+    assert_eq!(s.get(&format!("{base}/web")).json(), obj, "nothing changed");
+
+    // A new image is allowed; the status in the body is not the client's to write.
+    let mut reimaged = obj.clone();
+    reimaged["spec"]["containers"][0]["image"] = json!("nginx:1.27");
+    reimaged["status"]["phase"] = json!("Running");
+    let updated = s.send_json("PUT", &format!("{base}/web"), &reimaged);
+    assert_eq!(updated.status, 200, "{}", updated.text());
+    let updated = updated.json();
+    assert_eq!(updated["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(
+        updated["spec"]["containers"][0]["imagePullPolicy"], "Always",
+        "a default already set stays"
+    );
+    assert_eq!(updated["status"]["phase"], "Pending");
+    s.stop();
+}
+
+#[test]
+fn pod_specs_are_validated_field_by_field() {
+    let s = TestServer::start("pod-validation", &[]);
+    let base = "/api/v1/namespaces/default/pods";
+    let before = s.get(base).json()["metadata"]["resourceVersion"].clone();
+    let refused = |body: Value| {
+        let r = s.send_json("POST", base, &body);
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(r.json()["reason"], "Invalid");
+        r
+    };
+    let none = refused(pod("none", json!([])));
+    assert_eq!(
+        none.json()["message"],
+        "Pod \"none\" is invalid: spec.containers: Required value"
+    );
+    assert_eq!(fields(&none), ["spec.containers"]);
+
+    let twice = refused(pod(
+        "twice",
+        json!([{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]),
+    ));
+    assert_eq!(fields(&twice), ["spec.containers[1].name"]);
+    assert_eq!(
+        twice.json()["details"]["causes"][0]["message"],
+        "Duplicate value: \"a\""
+    );
+
+    let ports = refused(pod(
+        "ports",
+        json!([{"name": "a", "image": "x", "ports": [
+            {"containerPort": 70000, "protocol": "XTP"},
+            {"containerPort": 0, "hostPort": -1},
+            {"containerPort": 80, "name": "http"},
+            {"containerPort": 81, "name": "http"},
+            {"containerPort": 82, "name": "Not_A_Port_Name!"}]}]),
+    ));
+    assert_eq!(
+        fields(&ports),
+        [
+            "spec.containers[0].ports[0].containerPort",
+            "spec.containers[0].ports[0].protocol",
+            "spec.containers[0].ports[1].containerPort",
+            "spec.containers[0].ports[1].hostPort",
+            "spec.containers[0].ports[3].name",
+            "spec.containers[0].ports[4].name",
+            "spec.containers[0].ports[4].name",
+        ]
+    );
+    let messages: Vec<String> = ports.json()["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Invalid value: 70000: must be between 1 and 65535, inclusive",
+            "Unsupported value: \"XTP\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+            "Required value",
+            "Invalid value: -1: must be between 1 and 65535, inclusive",
+            "Duplicate value: \"http\"",
+            "Invalid value: \"Not_A_Port_Name!\": must be no more than 15 characters",
+            "Invalid value: \"Not_A_Port_Name!\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+        ]
+    );
+    let policies = refused(json!({"metadata": {"name": "p"}, "spec": {
+        "restartPolicy": "Sometimes",
+        "containers": [{"name": "Bad", "image": " ", "imagePullPolicy": "Maybe"}]}}));
+    assert_eq!(
+        fields(&policies),
+        [
+            "spec.containers[0].name",
+            "spec.containers[0].image",
+            "spec.containers[0].imagePullPolicy",
+            "spec.restartPolicy",
+        ]
+    );
+    assert_eq!(
+        s.get(base).json()["metadata"]["resourceVersion"],
+        before,
+        "nothing was written"
+    );
+    s.stop();
+}
+
+#[test]
+fn pod_status_and_field_selectors() {
+    let s = TestServer::start("pod-status", &[]);
+    let base = "/api/v1/namespaces/default/pods";
+    for name in ["a", "b"] {
+        let r = s.send_json(
+            "POST",
+            base,
+            &pod(name, json!([{"name": "c", "image": "x"}])),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    // `/status` writes the status, and only the status: the spec in the patch is dropped.
+    let merge = [("Content-Type", "application/merge-patch+json")];
+    let ran = s.request(
+        "PATCH",
+        &format!("{base}/b/status"),
+        &merge,
+        Some(br#"{"status":{"phase":"Running","podIP":"10.0.0.7"},"spec":{"nodeName":"node-1"}}"#),
+    );
+    assert_eq!(ran.status, 200, "{}", ran.text());
+    let ran = ran.json();
+    assert_eq!(ran["kind"], "Pod");
+    assert_eq!(ran["status"]["phase"], "Running");
+    assert!(ran["spec"].get("nodeName").is_none(), "{ran}");
+    assert_eq!(s.get(&format!("{base}/b/status")).json(), ran);
+
+    let names = |q: &str| s.names(&format!("{base}?fieldSelector={q}"));
+    assert_eq!(names("status.phase%3DPending"), ["a"]);
+    assert_eq!(names("status.phase%3DRunning"), ["b"]);
+    assert_eq!(names("status.podIP%3D10.0.0.7"), ["b"]);
+    // Unscheduled pods, as a kubelet's informer would not see them.
+    assert_eq!(names("spec.nodeName%3D"), ["a", "b"]);
+    assert_eq!(names("spec.nodeName%21%3D"), Vec::<String>::new());
+    assert_eq!(
+        names("spec.restartPolicy%3DAlways,metadata.name%3Da"),
+        ["a"]
+    );
+    let refused = s.get(&format!("{base}?fieldSelector=spec.containers%3Dx"));
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.json()["message"],
+        "field label not supported: spec.containers"
+    );
+
+    let table = s.request("GET", base, &[("Accept", TABLE)], None).json();
+    let want: Vec<(String, i64)> = [
+        ("Name", 0),
+        ("Ready", 0),
+        ("Status", 0),
+        ("Restarts", 0),
+        ("Age", 0),
+        ("IP", 1),
+        ("Node", 1),
+        ("Nominated Node", 1),
+        ("Readiness Gates", 1),
+    ]
+    .iter()
+    .map(|(n, p)| (n.to_string(), *p))
+    .collect();
+    assert_eq!(column_names(&table), want);
+    let cells = table["rows"][1]["cells"].as_array().unwrap();
+    assert_eq!(
+        cells[0..4],
+        [json!("b"), json!("0/1"), json!("Running"), json!("0")]
+    );
+    assert_eq!(
+        cells[5..],
+        [
+            json!("10.0.0.7"),
+            json!("<none>"),
+            json!("<none>"),
+            json!("<none>")
+        ]
+    );
+    s.stop();
+}
+
+#[test]
+fn deployments_count_generations_and_keep_their_selector() {
+    let s = TestServer::start("deployments", &[]);
+    let base = "/apis/apps/v1/namespaces/default/deployments";
+    let created = s.send_json("POST", base, &deployment("web", 2));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let obj = created.json();
+    assert_eq!(nulls(&obj, ""), Vec::<String>::new());
+    assert_eq!(obj["metadata"]["generation"], 1);
+    assert_eq!(obj["status"], json!({}));
+    assert_eq!(
+        obj["spec"]["strategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+    );
+    assert_eq!(
+        (
+            &obj["spec"]["revisionHistoryLimit"],
+            &obj["spec"]["progressDeadlineSeconds"]
+        ),
+        (&json!(10), &json!(600))
+    );
+    let template = &obj["spec"]["template"]["spec"];
+    assert_eq!(template["restartPolicy"], "Always");
+    assert_eq!(template["containers"][0]["imagePullPolicy"], "IfNotPresent");
+
+    let merge = [("Content-Type", "application/merge-patch+json")];
+    let patch = |path: &str, body: &str| {
+        s.request(
+            "PATCH",
+            &format!("{base}/{path}"),
+            &merge,
+            Some(body.as_bytes()),
+        )
+    };
+    let generation = |r: common::ClientResponse| {
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["metadata"]["generation"].as_i64().unwrap()
+    };
+    // Labels are metadata only; annotations are copied to ReplicaSets, so they count as a
+    // change the controller must act on, as a spec change does.
+    assert_eq!(
+        generation(patch("web", r#"{"metadata":{"labels":{"tier":"web"}}}"#)),
+        1
+    );
+    assert_eq!(generation(patch("web", r#"{"spec":{"replicas":3}}"#)), 2);
+    assert_eq!(
+        generation(patch("web", r#"{"metadata":{"annotations":{"note":"x"}}}"#)),
+        3
+    );
+
+    // The main resource ignores a status in the patch.
+    let ignored = patch("web", r#"{"status":{"replicas":7}}"#);
+    assert_eq!(ignored.status, 200, "{}", ignored.text());
+    assert_eq!(ignored.json()["status"], json!({}));
+
+    // A selector cannot change in apps/v1, and must select the template's pods.
+    let moved = patch(
+        "web",
+        r#"{"spec":{"selector":{"matchLabels":{"app":"web","v":"2"}},"template":{"metadata":{"labels":{"v":"2"}}}}}"#,
+    );
+    assert_eq!(moved.status, 422, "{}", moved.text());
+    assert_eq!(fields(&moved), ["spec.selector"]);
+    assert!(moved.json()["message"]
+        .as_str()
+        .unwrap()
+        .ends_with(": field is immutable"));
+    let mut mismatched = deployment("db", 1);
+    mismatched["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
+    let refused = s.send_json("POST", base, &mismatched);
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(fields(&refused), ["spec.template.metadata.labels"]);
+    assert_eq!(refused.json()["details"]["group"], "apps");
+    assert!(refused.json()["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("spec.template.metadata.labels: Invalid value: {\"app\":\"other\"}: `selector` does not match template `labels`"));
+    let mut negative = deployment("neg", -1);
+    negative["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
+    let refused = s.send_json("POST", base, &negative);
+    assert_eq!(
+        fields(&refused),
+        ["spec.replicas", "spec.template.spec.restartPolicy"]
+    );
+    // Recreate replaces every pod at once: rolling-update parameters make no sense with it.
+    let recreate = patch("web", r#"{"spec":{"strategy":{"type":"Recreate"}}}"#);
+    assert_eq!(recreate.status, 422, "{}", recreate.text());
+    assert_eq!(fields(&recreate), ["spec.strategy.rollingUpdate"]);
+    let recreate = patch(
+        "web",
+        r#"{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}"#,
+    );
+    assert_eq!(recreate.status, 200, "{}", recreate.text());
+    assert_eq!(
+        recreate.json()["spec"]["strategy"],
+        json!({"type": "Recreate"})
+    );
+
+    // `/status` changes the status alone, and leaves the generation.
+    let mut status = s.get(&format!("{base}/web")).json();
+    status["status"] = json!({"replicas": 3, "readyReplicas": 1, "observedGeneration": 4});
+    status["spec"]["replicas"] = json!(9);
+    let written = s.send_json("PUT", &format!("{base}/web/status"), &status);
+    assert_eq!(written.status, 200, "{}", written.text());
+    let written = written.json();
+    assert_eq!(written["spec"]["replicas"], 3);
+    assert_eq!(written["status"]["readyReplicas"], 1);
+    assert_eq!(written["metadata"]["generation"], 4);
+
+    let table = s.request("GET", base, &[("Accept", TABLE)], None).json();
+    let want: Vec<(String, i64)> = [
+        ("Name", 0),
+        ("Ready", 0),
+        ("Up-to-date", 0),
+        ("Available", 0),
+        ("Age", 0),
+        ("Containers", 1),
+        ("Images", 1),
+        ("Selector", 1),
+    ]
+    .iter()
+    .map(|(n, p)| (n.to_string(), *p))
+    .collect();
+    assert_eq!(column_names(&table), want);
+    let cells = table["rows"][0]["cells"].as_array().unwrap();
+    assert_eq!(
+        cells[0..4],
+        [json!("web"), json!("1/3"), json!(0), json!(0)]
+    );
+    assert_eq!(
+        cells[5..],
+        [json!("web"), json!("nginx:1.27"), json!("app=web")]
+    );
+    s.stop();
+}
+
+#[test]
+fn deployment_scale_is_an_autoscaling_v1_view() {
+    let s = TestServer::start("scale", &[]);
+    let base = "/apis/apps/v1/namespaces/default/deployments";
+    let mut d = deployment("web", 2);
+    d["spec"]["selector"]["matchExpressions"] =
+        json!([{"key": "tier", "operator": "In", "values": ["a", "b"]}]);
+    d["spec"]["template"]["metadata"]["labels"]["tier"] = json!("a");
+    let created = s.send_json("POST", base, &d).json();
+    let scale = s.get(&format!("{base}/web/scale"));
+    assert_eq!(scale.status, 200, "{}", scale.text());
+    let scale = scale.json();
+    assert_eq!(
+        (scale["apiVersion"].as_str(), scale["kind"].as_str()),
+        (Some("autoscaling/v1"), Some("Scale"))
+    );
+    assert_eq!(scale["metadata"]["uid"], created["metadata"]["uid"]);
+    assert_eq!(
+        scale["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
+    assert_eq!(scale["spec"], json!({"replicas": 2}));
+    assert_eq!(
+        scale["status"],
+        json!({"replicas": 0, "selector": "app=web,tier in (a,b)"})
+    );
+
+    let mut put = scale.clone();
+    put["spec"]["replicas"] = json!(5);
+    let scaled = s.send_json("PUT", &format!("{base}/web/scale"), &put);
+    assert_eq!(scaled.status, 200, "{}", scaled.text());
+    assert_eq!(scaled.json()["spec"]["replicas"], 5);
+    // The Scale was read at a version the deployment has since left: a conflict.
+    let stale = s.send_json("PUT", &format!("{base}/web/scale"), &put);
+    assert_eq!(stale.status, 409, "{}", stale.text());
+
+    for (content_type, replicas) in [
+        ("application/merge-patch+json", 4),
+        ("application/strategic-merge-patch+json", 6),
+    ] {
+        let body = format!(r#"{{"spec":{{"replicas":{replicas}}}}}"#);
+        let r = s.request(
+            "PATCH",
+            &format!("{base}/web/scale"),
+            &[("Content-Type", content_type)],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{content_type}: {}", r.text());
+        assert_eq!(r.json()["spec"]["replicas"], replicas);
+    }
+    let d = s.get(&format!("{base}/web")).json();
+    assert_eq!(d["spec"]["replicas"], 6);
+    assert_eq!(
+        d["metadata"]["generation"], 4,
+        "each scale is a spec change"
+    );
+
+    let negative = s.request(
+        "PATCH",
+        &format!("{base}/web/scale"),
+        &[("Content-Type", "application/merge-patch+json")],
+        Some(br#"{"spec":{"replicas":-1}}"#),
+    );
+    assert_eq!(negative.status, 422, "{}", negative.text());
+    assert_eq!(negative.json()["details"]["kind"], "Scale");
+    assert_eq!(fields(&negative), ["spec.replicas"]);
+    assert!(negative.json()["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("spec.replicas: Invalid value: -1: must be greater than or equal to 0"));
+    assert_eq!(s.get(&format!("{base}/web")).json(), d, "nothing changed");
+
+    assert_eq!(s.get(&format!("{base}/nope/scale")).status, 404);
+    assert_eq!(
+        s.get("/api/v1/namespaces/default/configmaps/x/scale")
+            .status,
+        404
+    );
+    s.stop();
+}
+
+#[test]
+fn discovery_names_the_subresources() {
+    let s = TestServer::start("discovery-subresources", &[]);
+    let find = |path: &str, name: &str| -> Value {
+        s.get(path).json()["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {path}"))
+            .clone()
+    };
+    let pods = find("/api/v1", "pods");
+    assert_eq!(
+        (&pods["shortNames"], &pods["categories"]),
+        (&json!(["po"]), &json!(["all"]))
+    );
+    let status = find("/api/v1", "pods/status");
+    assert_eq!(
+        (&status["kind"], &status["verbs"]),
+        (&json!("Pod"), &json!(["get", "patch", "update"]))
+    );
+    let scale = find("/apis/apps/v1", "deployments/scale");
+    assert_eq!(
+        (&scale["group"], &scale["version"], &scale["kind"]),
+        (&json!("autoscaling"), &json!("v1"), &json!("Scale"))
+    );
+    assert_eq!(
+        find("/apis/apps/v1", "deployments/status")["kind"],
+        "Deployment"
+    );
+    let accept =
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    let apis = s
+        .request("GET", "/apis", &[("Accept", accept)], None)
+        .json();
+    let apps = apis["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metadata"]["name"] == "apps")
+        .unwrap();
+    let subresources: Vec<(&str, &Value)> = apps["versions"][0]["resources"][0]["subresources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["subresource"].as_str().unwrap(), &r["responseKind"]))
+        .collect();
+    assert_eq!(
+        subresources,
+        [
+            (
+                "scale",
+                &json!({"group": "autoscaling", "version": "v1", "kind": "Scale"})
+            ),
+            (
+                "status",
+                &json!({"group": "", "version": "", "kind": "Deployment"})
+            )
+        ]
+    );
+    s.stop();
+}

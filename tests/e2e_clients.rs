@@ -597,3 +597,219 @@ print("python client ok")
     );
     s.stop();
 }
+
+#[test]
+fn kubectl_pods_and_deployments() {
+    let s = TestServer::start("kubectl-workloads", &[]);
+    // A typed command: the Deployment travels as protobuf, pod template and all.
+    let created = ok(
+        &s,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--replicas=2",
+        ],
+    );
+    assert!(created.contains("deployment.apps/web created"), "{created}");
+    let wide = ok(&s, &["get", "deploy", "web", "-o", "wide"]);
+    let header: Vec<&str> = wide.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
+    );
+    let row: Vec<&str> = wide.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        (row[0], row[1], row[5], row[6], row[7]),
+        ("web", "0/2", "nginx", "nginx", "app=web"),
+        "{wide}"
+    );
+    // `scale` goes through the /scale subresource.
+    assert!(ok(&s, &["scale", "deployment", "web", "--replicas=3"]).contains("scaled"));
+    assert_eq!(
+        ok(
+            &s,
+            &["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]
+        ),
+        "3"
+    );
+
+    assert!(ok(&s, &["run", "p", "--image=busybox", "--restart=Never"]).contains("pod/p created"));
+    assert_eq!(
+        ok(
+            &s,
+            &[
+                "get",
+                "pod",
+                "p",
+                "-o",
+                "jsonpath={.status.phase} {.spec.restartPolicy}"
+            ]
+        ),
+        "Pending Never"
+    );
+    let pods = ok(&s, &["get", "pods", "-o", "wide"]);
+    assert!(
+        pods.contains("NOMINATED NODE") && pods.contains("READINESS GATES"),
+        "{pods}"
+    );
+    let row: Vec<&str> = pods.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        (row[0], row[1], row[2], row[3], row[5], row[6]),
+        ("p", "0/1", "Pending", "0", "<none>", "<none>"),
+        "{pods}"
+    );
+    // `all` is the category pods and deployments are in.
+    let all = ok(&s, &["get", "all"]);
+    assert!(
+        all.contains("pod/p") && all.contains("deployment.apps/web"),
+        "{all}"
+    );
+    let explained = ok(&s, &["explain", "deployment.spec.template.spec.containers"]);
+    for field in [
+        "image\t<string>",
+        "imagePullPolicy",
+        "ports\t<[]ContainerPort>",
+        "resources",
+    ] {
+        assert!(explained.contains(field), "{field} in {explained}");
+    }
+
+    // A strategic merge patch merges containers by name: the sidecar is added, and
+    // `set image` then changes one container and leaves the other.
+    ok(
+        &s,
+        &[
+            "patch",
+            "deployment",
+            "web",
+            "-p",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox:1.36"}]}}}}"#,
+        ],
+    );
+    assert!(
+        ok(&s, &["set", "image", "deployment/web", "nginx=nginx:1.27"]).contains("image updated")
+    );
+    let images = "jsonpath={.spec.template.spec.containers[*].image}";
+    assert_eq!(
+        ok(&s, &["get", "deploy", "web", "-o", images]),
+        "nginx:1.27 busybox:1.36"
+    );
+    let described = ok(&s, &["describe", "deployment", "web"]);
+    for line in [
+        "Selector:               app=web",
+        "Replicas:               3 desired | 0 updated | 0 total | 0 available | 0 unavailable",
+        "StrategyType:           RollingUpdate",
+        "RollingUpdateStrategy:  25% max unavailable, 25% max surge",
+    ] {
+        assert!(described.contains(line), "{line:?} in {described}");
+    }
+    let images: Vec<&str> = described
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Image:"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(images, ["nginx:1.27", "busybox:1.36"], "{described}");
+    // The rollout commands that only write the deployment; `rollout status` and `history`
+    // need a deployment controller and its ReplicaSets.
+    ok(&s, &["rollout", "restart", "deployment/web"]);
+    let restarted =
+        r"jsonpath={.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}";
+    assert!(!ok(&s, &["get", "deploy", "web", "-o", restarted]).is_empty());
+    ok(&s, &["rollout", "pause", "deployment/web"]);
+    assert_eq!(
+        ok(
+            &s,
+            &["get", "deploy", "web", "-o", "jsonpath={.spec.paused}"]
+        ),
+        "true"
+    );
+    ok(&s, &["rollout", "resume", "deployment/web"]);
+    // create, scale, patch, set image, restart, pause, resume: each a new generation.
+    assert_eq!(
+        ok(
+            &s,
+            &[
+                "get",
+                "deploy",
+                "web",
+                "-o",
+                "jsonpath={.metadata.generation}"
+            ]
+        ),
+        "7"
+    );
+
+    assert!(ok(&s, &["delete", "deployment", "web", "--wait=false"]).contains("deleted"));
+    ok(
+        &s,
+        &["wait", "--for=delete", "deployment/web", "--timeout=10s"],
+    );
+    assert!(ok(&s, &["delete", "pod", "p"]).contains("pod \"p\" deleted"));
+    assert!(ok(&s, &["get", "all"]).contains("No resources found"));
+    s.stop();
+}
+
+#[test]
+fn python_client_deployments_and_their_scale() {
+    let s = TestServer::start("python-apps", &[]);
+    let script = r#"
+import sys
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+apps = client.AppsV1Api()
+labels = {"app": "py-web"}
+body = {"metadata": {"name": "py-web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}}
+d = apps.create_namespaced_deployment("default", body)
+assert (d.metadata.generation, d.spec.strategy.type) == (1, "RollingUpdate"), d
+assert d.spec.template.spec.containers[0].ports[0].protocol == "TCP"
+assert [i.metadata.name for i in apps.list_namespaced_deployment("default").items] == ["py-web"]
+# The client's patch is a strategic merge patch: the container is matched by name.
+d = apps.patch_namespaced_deployment("py-web", "default",
+    {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}}}})
+c = d.spec.template.spec.containers[0]
+assert (c.image, c.ports[0].container_port, d.metadata.generation) == ("nginx:1.28", 80, 2), d
+scale = apps.read_namespaced_deployment_scale("py-web", "default")
+assert type(scale).__name__ == "V1Scale", type(scale)
+assert (scale.spec.replicas, scale.status.replicas, scale.status.selector) == (1, 0, "app=py-web"), scale
+scale = apps.patch_namespaced_deployment_scale("py-web", "default", {"spec": {"replicas": 4}})
+assert scale.spec.replicas == 4, scale
+assert apps.read_namespaced_deployment("py-web", "default").spec.replicas == 4
+try:
+    apps.patch_namespaced_deployment_scale("py-web", "default", {"spec": {"replicas": -1}})
+    raise SystemExit("expected a 422")
+except client.exceptions.ApiException as e:
+    assert e.status == 422, e.status
+deleted = apps.delete_namespaced_deployment("py-web", "default")
+assert deleted["status"] == "Success", deleted
+assert apps.list_namespaced_deployment("default").items == []
+print("python apps ok")
+"#;
+    let out = Command::new(tool("PYTHON", "python3"))
+        .args(["-c", script, s.kubeconfig.to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("python apps ok"),
+        "{text}"
+    );
+    s.stop();
+}

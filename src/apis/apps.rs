@@ -17,8 +17,8 @@ use crate::scheme::schema::{
     field, ListType, Struct, Type, LABEL_SELECTOR, METADATA_DOC, OBJECT_META,
 };
 use crate::scheme::{
-    invalid, not_supported, required, set_meta, ResourceDef, Scheme, Strategy, Subresource,
-    TableColumn, ALL_VERBS,
+    forbidden, invalid, not_supported, required, set_meta, ResourceDef, Scheme, Strategy,
+    Subresource, TableColumn, ALL_VERBS,
 };
 
 pub const GROUP: &str = "apps";
@@ -290,7 +290,8 @@ fn default_deployment(obj: &mut Value) {
     if spec["replicas"].is_null() {
         spec["replicas"] = json!(1);
     }
-    if spec["strategy"]["type"].is_null() {
+    // As in Go, an empty type is no type.
+    if spec["strategy"]["type"].is_null() || spec["strategy"]["type"] == "" {
         spec["strategy"]["type"] = json!("RollingUpdate");
     }
     if spec["strategy"]["type"] == "RollingUpdate" {
@@ -313,6 +314,73 @@ fn default_deployment(obj: &mut Value) {
 }
 // ANCHOR_END: deployment_defaults
 
+/// A `maxUnavailable` or `maxSurge`: a count, or a percentage of the desired replicas.
+/// Returns the number it names (a percentage's number), and its errors
+/// (`ValidatePositiveIntOrPercent`).
+fn int_or_percent(v: &Value, path: &str, causes: &mut Vec<StatusCause>) -> i64 {
+    match v {
+        Value::String(s) => match s.strip_suffix('%').map(str::parse::<i64>) {
+            Some(Ok(n)) if !s.starts_with(['+', '-']) => n,
+            _ => {
+                causes.push(invalid(path, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+                0
+            }
+        },
+        _ => {
+            let n = v.as_i64().unwrap_or(0);
+            if n < 0 {
+                causes.push(invalid(path, v, "must be greater than or equal to 0"));
+            }
+            n
+        }
+    }
+}
+
+/// `ValidateDeploymentStrategy`: a known type, rolling-update parameters only for a rolling
+/// update, and a rolling update that can make progress.
+fn validate_strategy(strategy: &Value) -> Vec<StatusCause> {
+    let mut causes = Vec::new();
+    let rolling = &strategy["rollingUpdate"];
+    match strategy["type"].as_str() {
+        Some("Recreate") if !rolling.is_null() => causes.push(forbidden(
+            "spec.strategy.rollingUpdate",
+            "may not be specified when strategy `type` is 'Recreate'",
+        )),
+        Some("RollingUpdate") => {
+            let path = "spec.strategy.rollingUpdate";
+            let unavailable = &rolling["maxUnavailable"];
+            let max_unavailable =
+                int_or_percent(unavailable, &format!("{path}.maxUnavailable"), &mut causes);
+            let max_surge = int_or_percent(
+                &rolling["maxSurge"],
+                &format!("{path}.maxSurge"),
+                &mut causes,
+            );
+            if max_unavailable == 0 && max_surge == 0 {
+                causes.push(invalid(
+                    &format!("{path}.maxUnavailable"),
+                    unavailable,
+                    "may not be 0 when `maxSurge` is 0",
+                ));
+            }
+            if unavailable.is_string() && max_unavailable > 100 {
+                causes.push(invalid(
+                    &format!("{path}.maxUnavailable"),
+                    unavailable,
+                    "must not be greater than 100%",
+                ));
+            }
+        }
+        Some("Recreate") | None => {}
+        Some(t) => causes.push(not_supported(
+            "spec.strategy.type",
+            t,
+            &["Recreate", "RollingUpdate"],
+        )),
+    }
+    causes
+}
+
 pub struct DeploymentStrategy;
 
 impl Strategy for DeploymentStrategy {
@@ -326,7 +394,10 @@ impl Strategy for DeploymentStrategy {
         default_deployment(new);
         new["status"] = old["status"].clone();
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
-        let bumped = if new["spec"] != old["spec"] {
+        // Annotations count too: the controller copies them to the ReplicaSets it makes.
+        let bumped = if new["spec"] != old["spec"]
+            || new["metadata"]["annotations"] != old["metadata"]["annotations"]
+        {
             generation + 1
         } else {
             generation
@@ -364,12 +435,7 @@ impl Strategy for DeploymentStrategy {
                 ));
             }
         }
-        if let Some(t) = spec["strategy"]["type"].as_str() {
-            let supported = ["Recreate", "RollingUpdate"];
-            if !supported.contains(&t) {
-                causes.push(not_supported("spec.strategy.type", t, &supported));
-            }
-        }
+        causes.extend(validate_strategy(&spec["strategy"]));
         let template = &spec["template"]["spec"];
         causes.extend(validate_pod_spec(template, "spec.template.spec"));
         if let Some(policy) = template["restartPolicy"]
@@ -518,6 +584,71 @@ mod tests {
             .map(|c| c.field)
             .collect();
         assert!(fields.contains(&"spec.selector".to_string()));
+    }
+
+    #[test]
+    fn annotations_bump_the_generation_labels_do_not() {
+        let mut old = deployment(
+            json!({"matchLabels": {"app": "web"}}),
+            json!({"app": "web"}),
+        );
+        DeploymentStrategy.prepare_for_create(&mut old);
+        let mut labelled = old.clone();
+        labelled["metadata"]["labels"] = json!({"tier": "web"});
+        DeploymentStrategy.prepare_for_update(&mut labelled, &old);
+        assert_eq!(labelled["metadata"]["generation"], 1);
+        let mut annotated = old.clone();
+        annotated["metadata"]["annotations"] = json!({"note": "x"});
+        DeploymentStrategy.prepare_for_update(&mut annotated, &old);
+        assert_eq!(annotated["metadata"]["generation"], 2);
+    }
+
+    #[test]
+    fn strategies_are_validated() {
+        let causes = |strategy: Value| -> Vec<(String, String)> {
+            validate_strategy(&strategy)
+                .into_iter()
+                .map(|c| (c.field, c.message))
+                .collect()
+        };
+        let one = |field: &str, message: &str| vec![(field.to_string(), message.to_string())];
+        assert_eq!(
+            causes(json!({"type": "Recreate", "rollingUpdate": {"maxSurge": 1}})),
+            one(
+                "spec.strategy.rollingUpdate",
+                "Forbidden: may not be specified when strategy `type` is 'Recreate'"
+            )
+        );
+        assert!(causes(json!({"type": "Recreate"})).is_empty());
+        assert_eq!(
+            causes(
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "0%", "maxSurge": 0}})
+            ),
+            one(
+                "spec.strategy.rollingUpdate.maxUnavailable",
+                "Invalid value: \"0%\": may not be 0 when `maxSurge` is 0"
+            )
+        );
+        assert_eq!(
+            causes(
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "150%", "maxSurge": -1}})
+            ),
+            vec![
+                (
+                    "spec.strategy.rollingUpdate.maxSurge".to_string(),
+                    "Invalid value: -1: must be greater than or equal to 0".to_string()
+                ),
+                (
+                    "spec.strategy.rollingUpdate.maxUnavailable".to_string(),
+                    "Invalid value: \"150%\": must not be greater than 100%".to_string()
+                )
+            ]
+        );
+        assert_eq!(
+            causes(json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "x%", "maxSurge": 1}}))[0].0,
+            "spec.strategy.rollingUpdate.maxUnavailable"
+        );
+        assert_eq!(causes(json!({"type": "Blue"}))[0].0, "spec.strategy.type");
     }
 
     #[test]

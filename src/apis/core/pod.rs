@@ -714,7 +714,7 @@ pub fn default_pod_spec(spec: &mut Value) {
         ("enableServiceLinks", json!(true)),
     ];
     for (name, value) in defaults {
-        if spec[name].is_null() {
+        if unset(&spec[name]) {
             spec[name] = value;
         }
     }
@@ -730,11 +730,17 @@ pub fn default_pod_spec(spec: &mut Value) {
     }
 }
 
+/// Whether a defaulted field is unset. A Go string field cannot tell `""` from absent, so the
+/// defaulters fill both.
+fn unset(v: &Value) -> bool {
+    v.is_null() || v == ""
+}
+
 fn default_container(c: &mut Value) {
     if !c.is_object() {
         return;
     }
-    if c["imagePullPolicy"].is_null() {
+    if unset(&c["imagePullPolicy"]) {
         // An image without a tag, or tagged `latest`, may change under the same name.
         let image = c["image"].as_str().unwrap_or_default();
         let tag = image
@@ -748,10 +754,10 @@ fn default_container(c: &mut Value) {
         };
         c["imagePullPolicy"] = json!(policy);
     }
-    if c["terminationMessagePath"].is_null() {
+    if unset(&c["terminationMessagePath"]) {
         c["terminationMessagePath"] = json!("/dev/termination-log");
     }
-    if c["terminationMessagePolicy"].is_null() {
+    if unset(&c["terminationMessagePolicy"]) {
         c["terminationMessagePolicy"] = json!("File");
     }
     if c["resources"].is_null() {
@@ -763,8 +769,33 @@ fn default_container(c: &mut Value) {
         .into_iter()
         .flatten()
     {
-        if port.is_object() && port["protocol"].is_null() {
+        if port.is_object() && unset(&port["protocol"]) {
             port["protocol"] = json!("TCP");
+        }
+    }
+}
+
+/// `SetDefaults_Pod`: a container's requests default to its limits. Only a pod gets this, not a
+/// pod template, so a Deployment's template keeps what its author wrote.
+fn default_requests_to_limits(spec: &mut Value) {
+    for list in ["initContainers", "containers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let Some(limits) = c["resources"]["limits"].as_object().cloned() else {
+                continue;
+            };
+            let resources = &mut c["resources"];
+            if !resources["requests"].is_object() {
+                resources["requests"] = json!({});
+            }
+            let requests = resources["requests"].as_object_mut().expect("an object");
+            for (name, quantity) in limits {
+                requests.entry(name).or_insert(quantity);
+            }
         }
     }
 }
@@ -778,6 +809,76 @@ pub fn port_error(v: &Value) -> Option<&'static str> {
         Some(1..=65535) => None,
         _ => Some("must be between 1 and 65535, inclusive"),
     }
+}
+
+/// Why `name` is not an IANA service name, the form of a named port (`IsValidPortName`).
+fn port_name_errors(name: &str) -> Vec<&'static str> {
+    let mut errs = Vec::new();
+    if name.len() > 15 {
+        errs.push("must be no more than 15 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+    }
+    if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+        errs.push("must contain at least one letter (a-z)");
+    }
+    if name.contains("--") {
+        errs.push("must not contain consecutive hyphens");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        errs.push("must not begin or end with a hyphen");
+    }
+    errs
+}
+
+/// `validateContainerPorts`: one container's ports, whose names are unique within it (the
+/// names a Service's `targetPort` may refer to).
+fn validate_container_ports(ports: &Value, path: &str) -> Vec<StatusCause> {
+    let mut causes = Vec::new();
+    let mut names = Vec::new();
+    for (j, port) in ports.as_array().into_iter().flatten().enumerate() {
+        let at = format!("{path}[{j}]");
+        if let Some(name) = port["name"].as_str().filter(|n| !n.is_empty()) {
+            let errs = port_name_errors(name);
+            if !errs.is_empty() {
+                for e in errs {
+                    causes.push(invalid(&format!("{at}.name"), &port["name"], e));
+                }
+            } else if names.contains(&name) {
+                causes.push(duplicate(&format!("{at}.name"), &port["name"]));
+            } else {
+                names.push(name);
+            }
+        }
+        match port["containerPort"].as_i64() {
+            None | Some(0) => causes.push(required(&format!("{at}.containerPort"), "")),
+            Some(_) => {
+                if let Some(e) = port_error(&port["containerPort"]) {
+                    causes.push(invalid(
+                        &format!("{at}.containerPort"),
+                        &port["containerPort"],
+                        e,
+                    ));
+                }
+            }
+        }
+        // A host port is optional: 0 means none.
+        if port["hostPort"].as_i64().is_some_and(|p| p != 0) {
+            if let Some(e) = port_error(&port["hostPort"]) {
+                causes.push(invalid(&format!("{at}.hostPort"), &port["hostPort"], e));
+            }
+        }
+        if let Some(p) = port["protocol"].as_str() {
+            if !PROTOCOLS.contains(&p) {
+                causes.push(not_supported(&format!("{at}.protocol"), p, PROTOCOLS));
+            }
+        }
+    }
+    causes
 }
 
 // ANCHOR: validate_pod_spec
@@ -821,21 +922,10 @@ pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<StatusCause> {
                     ));
                 }
             }
-            for (j, port) in c["ports"].as_array().into_iter().flatten().enumerate() {
-                let at = format!("{at}.ports[{j}]");
-                if let Some(e) = port_error(&port["containerPort"]) {
-                    causes.push(invalid(
-                        &format!("{at}.containerPort"),
-                        &port["containerPort"],
-                        e,
-                    ));
-                }
-                if let Some(p) = port["protocol"].as_str() {
-                    if !PROTOCOLS.contains(&p) {
-                        causes.push(not_supported(&format!("{at}.protocol"), p, PROTOCOLS));
-                    }
-                }
-            }
+            causes.extend(validate_container_ports(
+                &c["ports"],
+                &format!("{at}.ports"),
+            ));
         }
     }
     let choices: [(&str, &[&str]); 2] = [
@@ -902,12 +992,14 @@ pub struct PodStrategy;
 impl Strategy for PodStrategy {
     fn prepare_for_create(&self, obj: &mut Value) {
         default_pod_spec(&mut obj["spec"]);
+        default_requests_to_limits(&mut obj["spec"]);
         let qos = qos_class(&obj["spec"]);
         obj["status"] = json!({"phase": "Pending", "qosClass": qos});
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         default_pod_spec(&mut new["spec"]);
+        default_requests_to_limits(&mut new["spec"]);
         new["status"] = old["status"].clone();
     }
 
@@ -1051,6 +1143,73 @@ mod tests {
         assert_eq!(
             validate_pod_spec(&json!({}), "spec")[0].field,
             "spec.containers"
+        );
+    }
+
+    #[test]
+    fn empty_strings_are_defaulted_and_requests_follow_limits() {
+        let mut pod = json!({"spec": {"restartPolicy": "", "containers": [{"name": "a", "image": "x:1",
+            "imagePullPolicy": "", "ports": [{"containerPort": 80, "protocol": ""}],
+            "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}}}]}});
+        PodStrategy.prepare_for_create(&mut pod);
+        let c = &pod["spec"]["containers"][0];
+        assert_eq!(pod["spec"]["restartPolicy"], "Always");
+        assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(c["ports"][0]["protocol"], "TCP");
+        // A request already given stays; the missing one is the limit.
+        assert_eq!(
+            c["resources"]["requests"],
+            json!({"cpu": "500m", "memory": "1Gi"})
+        );
+        assert_eq!(pod["status"]["qosClass"], "Burstable");
+        assert!(PodStrategy.validate(&pod).is_empty());
+
+        // A Deployment's template is a PodSpec too, but only pods get requests from limits.
+        let mut template = json!({"containers": [{"name": "a", "image": "x",
+            "resources": {"limits": {"cpu": "1"}}}]});
+        default_pod_spec(&mut template);
+        assert!(template["containers"][0]["resources"]
+            .get("requests")
+            .is_none());
+    }
+
+    #[test]
+    fn port_names_are_iana_service_names_unique_in_their_container() {
+        let spec = json!({"containers": [
+            {"name": "a", "image": "x", "ports": [{"containerPort": 80, "name": "http"},
+                                                   {"containerPort": 81, "name": "http"},
+                                                   {"containerPort": 82, "name": "-9"}]},
+            {"name": "b", "image": "x", "ports": [{"containerPort": 80, "name": "http", "hostPort": 70000}]}]});
+        let causes: Vec<(String, String)> = validate_pod_spec(&spec, "spec")
+            .into_iter()
+            .map(|c| (c.field, c.message))
+            .collect();
+        let want = [
+            (
+                "spec.containers[0].ports[1].name",
+                "Duplicate value: \"http\"",
+            ),
+            (
+                "spec.containers[0].ports[2].name",
+                "Invalid value: \"-9\": must contain at least one letter (a-z)",
+            ),
+            (
+                "spec.containers[0].ports[2].name",
+                "Invalid value: \"-9\": must not begin or end with a hyphen",
+            ),
+            (
+                "spec.containers[1].ports[0].hostPort",
+                "Invalid value: 70000: must be between 1 and 65535, inclusive",
+            ),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(f, m)| (f.to_string(), m.to_string()))
+            .collect();
+        assert_eq!(causes, want);
+        assert_eq!(
+            port_name_errors("a-very-long-port-name"),
+            ["must be no more than 15 characters"]
         );
     }
 
