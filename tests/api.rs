@@ -763,6 +763,14 @@ fn pods_are_defaulted_pending_and_fixed_but_for_images() {
         "a default already set stays"
     );
     assert_eq!(updated["status"]["phase"], "Pending");
+
+    // A pod's delete answers with the pod (`ReturnDeletedObject`), not a Status.
+    let deleted = s.request("DELETE", &format!("{base}/web"), &[], None);
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    let deleted = deleted.json();
+    assert_eq!(deleted["kind"], "Pod");
+    assert_eq!(deleted["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(s.get(&format!("{base}/web")).status, 404);
     s.stop();
 }
 

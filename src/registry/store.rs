@@ -529,6 +529,10 @@ impl Store {
                 .delete(&key, Some(current.mod_revision))
                 .map_err(|e| self.storage_error(name, e))?;
         }
+        // The object as it was last stored, as Go's store decodes it from etcd's `prev_kv`.
+        if self.def.strategy.return_deleted_object() {
+            return Ok(Deleted::Object(obj));
+        }
         Ok(Deleted::Status(StatusDetails {
             name: name.into(),
             group: self.def.group.into(),

@@ -86,6 +86,11 @@ pub trait Strategy: Send + Sync {
     /// that both views read and write the same objects.
     fn convert_to_storage(&self, _obj: &mut Value) {}
     fn convert_from_storage(&self, _obj: &mut Value) {}
+    /// Whether a delete answers with the deleted object rather than a `Status` (the Go store's
+    /// `ReturnDeletedObject`, which pods and services set).
+    fn return_deleted_object(&self) -> bool {
+        false
+    }
     /// Whether the Table starts with the Name column. Events' printer shows the name last, and
     /// only with `-o wide`, so their strategy says no and lists a Name column of its own.
     fn name_column_first(&self) -> bool {

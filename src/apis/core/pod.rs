@@ -990,6 +990,10 @@ fn none_if_empty(v: &Value) -> Value {
 pub struct PodStrategy;
 
 impl Strategy for PodStrategy {
+    fn return_deleted_object(&self) -> bool {
+        true
+    }
+
     fn prepare_for_create(&self, obj: &mut Value) {
         default_pod_spec(&mut obj["spec"]);
         default_requests_to_limits(&mut obj["spec"]);
