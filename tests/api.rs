@@ -1085,6 +1085,13 @@ fn deployment_scale_is_an_autoscaling_v1_view() {
     let created = s.send_json("POST", base, &d).json();
     let scale = s.get(&format!("{base}/web/scale"));
     assert_eq!(scale.status, 200, "{}", scale.text());
+    let protobuf_only = s.request(
+        "GET",
+        &format!("{base}/web/scale"),
+        &[("Accept", "application/vnd.kubernetes.protobuf")],
+        None,
+    );
+    assert_eq!(protobuf_only.status, 406, "{}", protobuf_only.text());
     let scale = scale.json();
     assert_eq!(
         (scale["apiVersion"].as_str(), scale["kind"].as_str()),

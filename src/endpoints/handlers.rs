@@ -215,7 +215,12 @@ impl ResourceHandler {
     ) -> Result<Response, StatusError> {
         match sub {
             Subresource::Status => self.object_response(req, status, view),
-            Subresource::Scale => Ok(Response::json(status, view)),
+            Subresource::Scale => {
+                // A Scale has no Table or metadata-only form here, but an Accept that allows
+                // no JSON at all is still a 406.
+                negotiate(req.header("accept"))?;
+                Ok(Response::json(status, view))
+            }
         }
     }
     // ANCHOR_END: serve_subresource
