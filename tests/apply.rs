@@ -265,3 +265,47 @@ fn every_write_records_its_manager() {
     assert_eq!(entry["subresource"], "status");
     assert!(entry["fieldsV1"]["f:status"]["f:conditions"].is_object());
 }
+
+#[test]
+fn the_creator_owns_the_defaults_an_applier_does_not() {
+    let s = TestServer::start("ssa-defaults", &[]);
+    let base = "/apis/apps/v1/namespaces/default/deployments";
+    let deployment = |name: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+               "spec": {"selector": {"matchLabels": {"app": name}},
+                        "template": {"metadata": {"labels": {"app": name}},
+                                     "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}})
+    };
+    let container = |obj: &Value| {
+        obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]
+            ["f:containers"]["k:{\"name\":\"web\"}"]
+            .clone()
+    };
+    // Go defaults a body as it decodes it, before the field manager sees it.
+    let created = s.send_json(
+        "POST",
+        &format!("{base}?fieldManager=creator"),
+        &deployment("a"),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let created = created.json();
+    let spec = &created["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"];
+    assert!(spec["f:progressDeadlineSeconds"].is_object(), "{spec}");
+    assert!(container(&created)["f:imagePullPolicy"].is_object());
+
+    // An applier owns what it sent; the defaults filled in after the merge have no owner.
+    let applied = patch(
+        &s,
+        &format!("{base}/b?fieldManager=applier"),
+        APPLY,
+        &deployment("b"),
+    );
+    assert_eq!(applied.status, 201, "{}", applied.text());
+    let applied = applied.json();
+    assert_eq!(
+        applied["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
+    assert!(container(&applied)["f:image"].is_object());
+    assert!(container(&applied).get("f:imagePullPolicy").is_none());
+}

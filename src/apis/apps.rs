@@ -384,14 +384,16 @@ fn validate_strategy(strategy: &Value) -> Vec<StatusCause> {
 pub struct DeploymentStrategy;
 
 impl Strategy for DeploymentStrategy {
-    fn prepare_for_create(&self, obj: &mut Value) {
+    fn set_defaults(&self, obj: &mut Value) {
         default_deployment(obj);
+    }
+
+    fn prepare_for_create(&self, obj: &mut Value) {
         set_meta(obj, "generation", json!(1));
         obj["status"] = json!({});
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        default_deployment(new);
         new["status"] = old["status"].clone();
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
         // Annotations count too: the controller copies them to the ReplicaSets it makes.
@@ -555,6 +557,7 @@ mod tests {
             json!({"matchLabels": {"app": "web"}}),
             json!({"app": "web"}),
         );
+        DeploymentStrategy.set_defaults(&mut d);
         DeploymentStrategy.prepare_for_create(&mut d);
         assert_eq!(d["spec"]["replicas"], 1);
         assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
@@ -572,6 +575,7 @@ mod tests {
             json!({"matchLabels": {"app": "web"}}),
             json!({"app": "web"}),
         );
+        DeploymentStrategy.set_defaults(&mut old);
         DeploymentStrategy.prepare_for_create(&mut old);
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(3);
@@ -592,6 +596,7 @@ mod tests {
             json!({"matchLabels": {"app": "web"}}),
             json!({"app": "web"}),
         );
+        DeploymentStrategy.set_defaults(&mut old);
         DeploymentStrategy.prepare_for_create(&mut old);
         let mut labelled = old.clone();
         labelled["metadata"]["labels"] = json!({"tier": "web"});

@@ -271,12 +271,13 @@ impl ResourceHandler {
         req: &Request,
         opts: &WriteOptions,
     ) -> Result<(Value, Vec<String>), StatusError> {
-        let decoded = decode(
+        let mut decoded = decode(
             req.header("content-type"),
             &req.body,
             &self.def,
             opts.field_validation,
         )?;
+        self.def.strategy.set_defaults(&mut decoded.object);
         Ok((decoded.object, decoded.warnings))
     }
 
@@ -387,6 +388,7 @@ impl ResourceHandler {
             )?;
             *warnings.borrow_mut() = decoded.warnings;
             let mut new = decoded.object;
+            self.def.strategy.set_defaults(&mut new);
             precondition(&mut new, &patched, old);
             self.track(Some(old), &mut new, &opts.field_manager, "");
             Ok(new)

@@ -287,6 +287,7 @@ impl Store {
             );
         }
         drop_empty_meta(&mut obj);
+        self.def.strategy.set_defaults(&mut obj);
         self.def.strategy.prepare_for_create(&mut obj);
         let name = meta_str(&obj, "name").to_string();
         let attrs = self.attributes(Operation::Create, namespace, &name, user);
@@ -411,6 +412,7 @@ impl Store {
                 }
             }
             drop_empty_meta(&mut new);
+            self.def.strategy.set_defaults(&mut new);
             if !status_only {
                 self.def.strategy.prepare_for_update(&mut new, &old);
             }

@@ -70,7 +70,11 @@ pub trait Strategy: Send + Sync {
     fn name_rule(&self) -> crate::apis::validation::NameRule {
         crate::apis::validation::NameRule::Subdomain
     }
-    /// Defaulting and clearing of fields a client may not set, before admission and validation.
+    /// `SetDefaults_<Kind>`: what Go's decoder fills in as it reads a body. The handlers call
+    /// it right after decoding, before they record managedFields, so that the writer owns the
+    /// defaults as in Go; the store calls it again for writes from inside the server.
+    fn set_defaults(&self, _obj: &mut Value) {}
+    /// Clearing of fields a client may not set, before admission and validation.
     fn prepare_for_create(&self, _obj: &mut Value) {}
     /// On update: carry over what the client may not change (for example `status`).
     fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}

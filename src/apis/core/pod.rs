@@ -994,16 +994,17 @@ impl Strategy for PodStrategy {
         true
     }
 
-    fn prepare_for_create(&self, obj: &mut Value) {
+    fn set_defaults(&self, obj: &mut Value) {
         default_pod_spec(&mut obj["spec"]);
         default_requests_to_limits(&mut obj["spec"]);
+    }
+
+    fn prepare_for_create(&self, obj: &mut Value) {
         let qos = qos_class(&obj["spec"]);
         obj["status"] = json!({"phase": "Pending", "qosClass": qos});
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        default_pod_spec(&mut new["spec"]);
-        default_requests_to_limits(&mut new["spec"]);
         new["status"] = old["status"].clone();
     }
 
@@ -1114,6 +1115,7 @@ mod tests {
     fn a_bare_pod_is_defaulted_like_kube() {
         let mut pod = json!({"spec": {"containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 80}]},
                                                      {"name": "side", "image": "busybox:1.36"}]}});
+        PodStrategy.set_defaults(&mut pod);
         PodStrategy.prepare_for_create(&mut pod);
         let c = &pod["spec"]["containers"];
         assert_eq!(c[0]["imagePullPolicy"], "Always");
@@ -1155,6 +1157,7 @@ mod tests {
         let mut pod = json!({"spec": {"restartPolicy": "", "containers": [{"name": "a", "image": "x:1",
             "imagePullPolicy": "", "ports": [{"containerPort": 80, "protocol": ""}],
             "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}}}]}});
+        PodStrategy.set_defaults(&mut pod);
         PodStrategy.prepare_for_create(&mut pod);
         let c = &pod["spec"]["containers"][0];
         assert_eq!(pod["spec"]["restartPolicy"], "Always");
@@ -1220,6 +1223,7 @@ mod tests {
     #[test]
     fn only_images_change_in_place() {
         let mut old = json!({"spec": {"containers": [{"name": "a", "image": "x:1"}]}});
+        PodStrategy.set_defaults(&mut old);
         PodStrategy.prepare_for_create(&mut old);
         let mut new = old.clone();
         new["spec"]["containers"][0]["image"] = json!("x:2");
