@@ -27,6 +27,7 @@ fn main() {
         &opts,
         Arc::new(mini_apiserver::apis::new_scheme()),
         "admin-token",
+        6443,
     )
     .expect("config");
 

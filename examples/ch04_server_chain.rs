@@ -16,8 +16,13 @@ fn main() {
     let Ok(Command::Run(opts)) = new_api_server_command(std::iter::empty()) else {
         panic!("flags")
     };
-    let config = build_generic_config(&opts, Arc::new(mini_apiserver::apis::new_scheme()), "token")
-        .expect("config");
+    let config = build_generic_config(
+        &opts,
+        Arc::new(mini_apiserver::apis::new_scheme()),
+        "token",
+        6443,
+    )
+    .expect("config");
     let aggregator = create_server_chain(&config, "127.0.0.1:6443");
     // The post-start hooks create the system namespaces and the local APIServices.
     for hook in aggregator.post_start_hooks() {

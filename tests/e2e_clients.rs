@@ -498,6 +498,63 @@ fn kubectl_reads_dry_runs_diffs_and_deletes() {
 }
 
 #[test]
+fn kubectl_creates_and_shows_services() {
+    let s = TestServer::start("kubectl-svc", &[]);
+    // `create service` sends the Service as protobuf, `status.loadBalancer` included.
+    ok(
+        &s,
+        &["create", "service", "clusterip", "svc1", "--tcp=80:8080"],
+    );
+    let ports = ok(
+        &s,
+        &[
+            "get",
+            "svc",
+            "svc1",
+            "-o",
+            "jsonpath={.spec.ports}|{.spec.selector}|{.spec.clusterIP}",
+        ],
+    );
+    assert_eq!(
+        ports,
+        r#"[{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}]|{"app":"svc1"}|10.0.0.2"#
+    );
+    let wide = ok(&s, &["get", "svc", "-o", "wide"]);
+    assert!(
+        wide.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "svc1",
+                    "ClusterIP",
+                    "10.0.0.2",
+                    "<none>",
+                    "80/TCP",
+                    l.split_whitespace().nth(5).unwrap_or(""),
+                    "app=svc1"
+                ]),
+        "{wide}"
+    );
+    assert!(ok(&s, &["get", "all"]).contains("service/kubernetes"));
+    let (created, why) = kubectl(
+        &s,
+        &[
+            "create",
+            "service",
+            "clusterip",
+            "out",
+            "--tcp=80",
+            "--clusterip=1.1.1.1",
+        ],
+    );
+    assert!(!created);
+    assert!(
+        why.contains("The range of valid IPs is 10.0.0.0/24"),
+        "{why}"
+    );
+    s.stop();
+}
+
+#[test]
 fn kubectl_watch_sees_an_object_created_meanwhile() {
     let s = TestServer::start("kubectl-watch", &[]);
     let mut watch = Command::new(tool("KUBECTL", "kubectl"))
@@ -756,7 +813,9 @@ fn kubectl_pods_and_deployments() {
         &["wait", "--for=delete", "deployment/web", "--timeout=10s"],
     );
     assert!(ok(&s, &["delete", "pod", "p"]).contains("pod \"p\" deleted"));
-    assert!(ok(&s, &["get", "all"]).contains("No resources found"));
+    // Only the `kubernetes` service is left, as in any fresh cluster.
+    let all = ok(&s, &["get", "all", "-o", "name"]);
+    assert_eq!(all.trim(), "service/kubernetes", "{all}");
     s.stop();
 }
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::flags::{format_duration, parse_duration, NamedFlagSets};
+use crate::registry::service::ipallocator::ServiceIPRange;
+use crate::registry::service::portallocator::PortRange;
 
 // ANCHOR: server_run_options
 pub struct ServerRunOptions {
@@ -17,6 +19,7 @@ pub struct ServerRunOptions {
     pub authorization: AuthorizationOptions,
     pub admission: AdmissionOptions,
     pub logs: LogsOptions,
+    pub extra: Extra,
 }
 // ANCHOR_END: server_run_options
 
@@ -61,6 +64,20 @@ pub struct AdmissionOptions {
 pub struct LogsOptions {
     pub verbosity: u8,
 }
+
+// ANCHOR: extra_options
+/// kube-apiserver's `Extra` options, the ones of the control plane itself, under `misc` in
+/// `--help`.
+pub struct Extra {
+    /// `--service-cluster-ip-range`; empty means kube-apiserver's default, 10.0.0.0/24.
+    pub service_cluster_ip_range: String,
+    /// `--service-node-port-range`.
+    pub service_node_port_range: String,
+}
+
+/// `DefaultServiceIPCIDR` in kube-apiserver.
+pub const DEFAULT_SERVICE_IP_CIDR: &str = "10.0.0.0/24";
+// ANCHOR_END: extra_options
 
 /// Options after `complete`: the only form `Run` accepts, as in kube-apiserver.
 pub struct CompletedOptions(pub ServerRunOptions);
@@ -146,6 +163,10 @@ impl ServerRunOptions {
                 disable_plugins: Vec::new(),
             },
             logs: LogsOptions { verbosity: 0 },
+            extra: Extra {
+                service_cluster_ip_range: String::new(),
+                service_node_port_range: "30000-32767".into(),
+            },
         }
     }
 
@@ -161,6 +182,7 @@ impl ServerRunOptions {
         self.authorization.add_flags(&mut fss);
         self.admission.add_flags(&mut fss);
         self.logs.add_flags(&mut fss);
+        self.extra.add_flags(&mut fss);
         let global = fss.flag_set("global");
         global.add(
             "help",
@@ -193,6 +215,10 @@ impl ServerRunOptions {
             if let Some(ip) = o.generic.advertise_address {
                 o.generic.external_hostname = ip.to_string();
             }
+        }
+        // `getServiceIPAndRanges`: no range given is the default range.
+        if o.extra.service_cluster_ip_range.is_empty() {
+            o.extra.service_cluster_ip_range = DEFAULT_SERVICE_IP_CIDR.into();
         }
         CompletedOptions(o)
     }
@@ -259,6 +285,13 @@ impl CompletedOptions {
                     "--enable-admission-plugins and --disable-admission-plugins both name {p:?}"
                 ));
             }
+        }
+        let x = &self.extra;
+        if let Err(e) = ServiceIPRange::parse(&x.service_cluster_ip_range) {
+            errs.push(format!("--service-cluster-ip-range: {e}"));
+        }
+        if let Err(e) = PortRange::parse(&x.service_node_port_range) {
+            errs.push(format!("--service-node-port-range: {e}"));
         }
         errs
     }
@@ -430,5 +463,19 @@ impl LogsOptions {
                 Ok(())
             },
         );
+    }
+}
+
+impl Extra {
+    fn add_flags(&self, fss: &mut NamedFlagSets) {
+        let fs = fss.flag_set("misc");
+        fs.add("service-cluster-ip-range", "string", "", "A CIDR notation IP range from which to assign service cluster IPs. This must not overlap with any IP ranges assigned to nodes or pods. Only one IPv4 range is supported here (kube-apiserver also takes IPv6 and a dual-stack pair). Defaults to 10.0.0.0/24.", |o, v| {
+            o.extra.service_cluster_ip_range = v.into();
+            Ok(())
+        });
+        fs.add("service-node-port-range", "portRange", &self.service_node_port_range, "A port range to reserve for services with NodePort visibility.  This must not overlap with the ephemeral port range on nodes.  Example: '30000-32767'. Inclusive at both ends of the range.", |o, v| {
+            o.extra.service_node_port_range = v.into();
+            Ok(())
+        });
     }
 }

@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cmd::options::CompletedOptions;
+use crate::registry::service::ipallocator::ServiceIPRange;
+use crate::registry::service::portallocator::PortRange;
 use crate::scheme::Scheme;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::embedded::EmbeddedStore;
@@ -36,6 +38,19 @@ pub struct Config {
     pub lifecycle: Arc<LifecycleSignals>,
     /// `--max-requests-inflight`: 0 means no limit.
     pub max_requests_inflight: u32,
+    pub extra: ExtraConfig,
+}
+
+/// The control plane's `Extra` config (`CreateKubeAPIServerConfig`): what only the
+/// kube-apiserver of the chain reads.
+#[derive(Clone, Copy)]
+pub struct ExtraConfig {
+    /// `--service-cluster-ip-range`.
+    pub service_ip_range: ServiceIPRange,
+    /// `--service-node-port-range`.
+    pub service_node_port_range: PortRange,
+    /// The port the `kubernetes` service sends its traffic to: the secure port being served.
+    pub public_service_port: u16,
 }
 
 /// The user the generated `admin.kubeconfig` authenticates as.
@@ -48,11 +63,13 @@ pub fn admin_user() -> UserInfo {
 }
 
 // ANCHOR: build_generic_config
-/// `buildGenericConfig`. `admin_token` is the bearer token of the generated admin kubeconfig.
+/// `buildGenericConfig`. `admin_token` is the bearer token of the generated admin kubeconfig;
+/// `secure_port` is the port the listener got (`--secure-port=0` picks one).
 pub fn build_generic_config(
     opts: &CompletedOptions,
     scheme: Arc<Scheme>,
     admin_token: &str,
+    secure_port: u16,
 ) -> Result<Config, String> {
     // 1. Storage: the embedded store (the etcd backend comes with its own issue).
     let storage: Arc<dyn Storage> = match opts.etcd.storage_backend.as_str() {
@@ -101,6 +118,14 @@ pub fn build_generic_config(
         admission: Arc::new(admission),
         lifecycle: Arc::new(LifecycleSignals::default()),
         max_requests_inflight: opts.generic.max_requests_inflight,
+        // 5. The control plane's own: the ranges services take their addresses from.
+        extra: ExtraConfig {
+            service_ip_range: ServiceIPRange::parse(&opts.extra.service_cluster_ip_range)
+                .map_err(|e| format!("--service-cluster-ip-range: {e}"))?,
+            service_node_port_range: PortRange::parse(&opts.extra.service_node_port_range)
+                .map_err(|e| format!("--service-node-port-range: {e}"))?,
+            public_service_port: secure_port,
+        },
     })
 }
 // ANCHOR_END: build_generic_config

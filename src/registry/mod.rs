@@ -3,13 +3,16 @@
 //! Mirrors `k8s.io/apiserver/pkg/registry/generic/registry.Store`: the one generic store that,
 //! given a kind's strategy, implements create, get, list, update, delete and watch on top of the
 //! storage interface, with admission run in the right place. Kinds whose REST is special wrap it:
-//! [`namespace`] (deletion through the `kubernetes` finalizer).
+//! [`namespace`] (deletion through the `kubernetes` finalizer). Kinds that only add to the
+//! generic writes set its hooks instead: [`service`] (cluster IPs and node ports).
 //!
 //! - [`store`]: the generic store.
 //! - [`namespace`]: namespace deletion and finalization.
+//! - [`service`]: the Service storage and its allocators.
 //! - [`watch`]: turning storage events into the watch stream a client reads.
 
 pub mod namespace;
+pub mod service;
 pub mod store;
 pub mod watch;
 

@@ -29,12 +29,47 @@ pub enum Deleted {
 /// attempt, so that a retry after a concurrent write patches (or applies to) the new state.
 pub type UpdatedObject<'a> = dyn Fn(&Value) -> Result<Value, StatusError> + 'a;
 
+// ANCHOR: begin_hooks
+/// What a kind's REST storage may add to the generic store's writes: Go's `registry.Store` has
+/// `BeginCreate` and `BeginUpdate` fields for it, which the Service storage sets to allocate
+/// cluster IPs and node ports. Both run after mutating admission and before validation, so the
+/// object validated and stored is the one with its addresses filled in.
+pub trait BeginHooks: Send + Sync {
+    /// `BeginCreate`: may change the object, or refuse it.
+    fn begin_create(&self, store: &Store, obj: &mut Value) -> Result<(), StatusError>;
+    /// `BeginUpdate`: may change the new object, or refuse it.
+    fn begin_update(&self, store: &Store, new: &mut Value, old: &Value) -> Result<(), StatusError>;
+}
+
+/// The hooks and the lock that makes each hooked write atomic.
+///
+/// Go's hooks return a `FinishFunc` that commits or reverts what they allocated once the write
+/// is stored or refused. Ours keep no record to revert (they read what is taken from storage), so
+/// what they need instead is that no other write choose between their choice and the store: the
+/// lock is held from the hook to the storage write. It is a `may` mutex, which parks a coroutine
+/// rather than the one worker thread, as a storage write to etcd may yield.
+struct Hooks {
+    hooks: Box<dyn BeginHooks>,
+    lock: may::sync::Mutex<()>,
+}
+
+type HooksHeld<'a> = may::sync::MutexGuard<'a, ()>;
+
+impl Hooks {
+    fn lock(&self) -> HooksHeld<'_> {
+        // The lock guards no data, so a panic while it was held leaves nothing half-done.
+        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+// ANCHOR_END: begin_hooks
+
 pub struct Store {
     pub def: Arc<ResourceDef>,
     storage: Arc<dyn Storage>,
     /// `--etcd-prefix` plus the kind's own prefix: `/registry/configmaps/`.
     prefix: String,
     admission: Arc<AdmissionChain>,
+    hooks: Option<Hooks>,
 }
 
 impl Store {
@@ -54,7 +89,43 @@ impl Store {
             storage,
             prefix,
             admission,
+            hooks: None,
         }
+    }
+
+    /// The store with `BeginCreate`/`BeginUpdate` hooks set.
+    pub fn with_begin_hooks(self, hooks: impl BeginHooks + 'static) -> Store {
+        Store {
+            hooks: Some(Hooks {
+                hooks: Box::new(hooks),
+                lock: may::sync::Mutex::new(()),
+            }),
+            ..self
+        }
+    }
+
+    /// Runs `BeginCreate`, if the kind has one, and hands back the lock to hold until the write.
+    fn begin_create(&self, obj: &mut Value) -> Result<Option<HooksHeld<'_>>, StatusError> {
+        let Some(h) = &self.hooks else {
+            return Ok(None);
+        };
+        let held = h.lock();
+        h.hooks.begin_create(self, obj)?;
+        Ok(Some(held))
+    }
+
+    /// Runs `BeginUpdate`, if the kind has one, and hands back the lock to hold until the write.
+    fn begin_update(
+        &self,
+        new: &mut Value,
+        old: &Value,
+    ) -> Result<Option<HooksHeld<'_>>, StatusError> {
+        let Some(h) = &self.hooks else {
+            return Ok(None);
+        };
+        let held = h.lock();
+        h.hooks.begin_update(self, new, old)?;
+        Ok(Some(held))
     }
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
@@ -292,6 +363,7 @@ impl Store {
         let name = meta_str(&obj, "name").to_string();
         let attrs = self.attributes(Operation::Create, namespace, &name, user);
         self.admission.admit(&attrs, &mut obj)?;
+        let _held = self.begin_create(&mut obj)?;
         self.validate(&obj, None)?;
         self.admission.validate(&attrs, &obj)?;
         if opts.dry_run {
@@ -418,6 +490,12 @@ impl Store {
             }
             let attrs = self.attributes(Operation::Update, namespace, name, user);
             self.admission.admit(&attrs, &mut new)?;
+            // A status write changes no address, so it needs no hook (nor its lock).
+            let _held = if status_only {
+                None
+            } else {
+                self.begin_update(&mut new, &old)?
+            };
             self.validate(&new, Some(&old))?;
             self.admission.validate(&attrs, &new)?;
             // The last finalizer removed from an object being deleted: this update finishes

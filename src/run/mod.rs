@@ -149,7 +149,7 @@ fn start_serving(
     let (serving, credentials) = secure_serving(opts)?;
     let addr = serving.listener.local_addr().map_err(|e| e.to_string())?;
     // Stage 3: the generic config.
-    let config = build_generic_config(opts, scheme, &credentials.admin_token)?;
+    let config = build_generic_config(opts, scheme, &credentials.admin_token, addr.port())?;
     // Stage 4: the three servers.
     let external = SocketAddr::new(client_host(opts), addr.port()).to_string();
     let aggregator = create_server_chain(&config, &external);

@@ -5,16 +5,19 @@
 //! Its post-start hook `start-system-namespaces-controller` creates the namespaces every cluster
 //! has (`default`, `kube-system`, `kube-public`, `kube-node-lease`), as kube-apiserver's system
 //! namespaces controller does. Its hook `start-service-account-controller` gives each namespace
-//! its `default` ServiceAccount ([`super::serviceaccounts`]).
+//! its `default` ServiceAccount ([`super::serviceaccounts`]), and `bootstrap-controller` creates
+//! the `kubernetes` Service in `default`, the address pods reach this server at.
 
 use std::sync::Arc;
 
 use serde_json::json;
 
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
-use super::{new_store, resource_handler, serviceaccounts};
-use crate::config::{admin_user, Config};
+use super::{generic_store, new_store, resource_handler, serviceaccounts};
+use crate::config::{admin_user, Config, ExtraConfig};
 use crate::registry::namespace::NamespaceRest;
+use crate::registry::service::ServiceAllocators;
+use crate::registry::store::Store;
 use crate::registry::Rest;
 use crate::scheme::codec::FieldValidation;
 use crate::scheme::parameter_codec::WriteOptions;
@@ -34,6 +37,15 @@ pub fn create_kube_apiserver(
     let service_accounts = new_store(config, "", "v1", "serviceaccounts");
     let events = new_store(config, "", "v1", "events");
     let pods = new_store(config, "", "v1", "pods");
+    // ANCHOR: service_store
+    // The Service storage: the generic store with the hooks that hand out addresses.
+    let services = Arc::new(
+        generic_store(config, "", "v1", "services").with_begin_hooks(ServiceAllocators {
+            service_ips: config.extra.service_ip_range,
+            node_ports: config.extra.service_node_port_range,
+        }),
+    );
+    // ANCHOR_END: service_store
     let deployments = new_store(config, "apps", "v1", "deployments");
     // The same objects as `events`, under the same prefix, renamed (`apis::events`).
     let events_v1 = new_store(config, "events.k8s.io", "v1", "events");
@@ -46,11 +58,13 @@ pub fn create_kube_apiserver(
             Arc::clone(&service_accounts),
             Arc::clone(&events),
             Arc::clone(&pods),
+            Arc::clone(&services),
             Arc::clone(&deployments),
         ],
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
     let service_accounts_for_hook = Arc::clone(&service_accounts);
+    let services_for_hook = Arc::clone(&services);
     server.install_api_group(APIGroupInfo {
         group: "",
         version: "v1",
@@ -61,6 +75,7 @@ pub fn create_kube_apiserver(
             resource_handler(config, service_accounts),
             resource_handler(config, events),
             resource_handler(config, pods),
+            resource_handler(config, services),
         ],
     });
     server.install_api_group(APIGroupInfo {
@@ -100,6 +115,10 @@ pub fn create_kube_apiserver(
         Ok(())
     });
     // ANCHOR_END: system_namespaces
+    let extra = config.extra;
+    server.add_post_start_hook("bootstrap-controller", move || {
+        create_or_update_kubernetes_service(&services_for_hook, &extra)
+    });
     let lifecycle = Arc::clone(&config.lifecycle);
     server.add_post_start_hook("start-service-account-controller", move || {
         serviceaccounts::start_controller(
@@ -110,3 +129,61 @@ pub fn create_kube_apiserver(
     });
     server
 }
+
+// ANCHOR: kubernetes_service
+/// The bootstrap controller's `CreateOrUpdateMasterServiceIfNeeded`: the `kubernetes` Service,
+/// at the first address of the range, port 443 to the secure port. It has no selector: its
+/// endpoints are this server, which kube-apiserver's endpoint reconciler maintains.
+fn create_or_update_kubernetes_service(
+    services: &Store,
+    extra: &ExtraConfig,
+) -> Result<(), String> {
+    let opts = WriteOptions {
+        dry_run: false,
+        field_manager: "kube-apiserver".into(),
+        field_validation: FieldValidation::Strict,
+        force: None,
+    };
+    let ports = json!([{
+        "name": "https",
+        "protocol": "TCP",
+        "port": 443,
+        "targetPort": extra.public_service_port,
+    }]);
+    let svc = json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "labels": {"component": "apiserver", "provider": "kubernetes"},
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": extra.service_ip_range.kubernetes_service_ip().to_string(),
+            "sessionAffinity": "None",
+            "ports": ports,
+        },
+    });
+    let fail = |e| format!("creating the kubernetes service: {e}");
+    match services.create("default", svc, &opts, &admin_user()) {
+        Ok(_) => {
+            log::info!("created the kubernetes service");
+            Ok(())
+        }
+        // It was stored by an earlier run (`--data-dir`): only its ports follow this one's.
+        Err(e) if e.code() == 409 => {
+            let mut existing = services.get("default", "kubernetes").map_err(fail)?;
+            if existing["spec"]["ports"] == ports {
+                return Ok(());
+            }
+            existing["spec"]["ports"] = ports;
+            services
+                .update("default", "kubernetes", existing, &opts, &admin_user())
+                .map(|_| ())
+                .map_err(fail)
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+// ANCHOR_END: kubernetes_service

@@ -56,16 +56,21 @@ pub fn create_server_chain(config: &Config, external_address: &str) -> GenericAP
 
 /// The generic store of one registered kind, as every server's `NewRESTStorage` builds them.
 pub fn new_store(config: &Config, group: &str, version: &str, resource: &str) -> Arc<Store> {
+    Arc::new(generic_store(config, group, version, resource))
+}
+
+/// The generic store before it is shared, for a kind that sets hooks on it.
+pub fn generic_store(config: &Config, group: &str, version: &str, resource: &str) -> Store {
     let def = config
         .scheme
         .lookup(group, version, resource)
         .unwrap_or_else(|| panic!("{group}/{version} {resource} is not in the scheme"));
-    Arc::new(Store::new(
+    Store::new(
         def,
         Arc::clone(&config.storage),
         &config.etcd_prefix,
         Arc::clone(&config.admission),
-    ))
+    )
 }
 
 /// A resource's handler over its REST storage.

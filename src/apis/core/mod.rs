@@ -27,6 +27,7 @@ use event::EventStrategy;
 use namespace::NamespaceStrategy;
 use pod::PodStrategy;
 use secret::SecretStrategy;
+use service::ServiceStrategy;
 use serviceaccount::ServiceAccountStrategy;
 
 pub use namespace::NAMESPACE_FINALIZER;
@@ -162,6 +163,21 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         selectable_fields: pod::SELECTABLE_FIELDS,
         subresources: &[Subresource::Status],
         strategy: Arc::new(PodStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "Service",
+        resource: "services",
+        singular: "service",
+        namespaced: true,
+        short_names: &["svc"],
+        categories: &["all"],
+        verbs: ALL_VERBS,
+        schema: &service::SERVICE,
+        selectable_fields: service::SELECTABLE_FIELDS,
+        subresources: &[Subresource::Status],
+        strategy: Arc::new(ServiceStrategy),
     });
 }
 // ANCHOR_END: add_to_scheme

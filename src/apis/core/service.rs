@@ -1,7 +1,8 @@
 //! Service: `pkg/apis/core/v1` defaulting, `ValidateService` and the `service` strategy.
 //!
 //! The addresses (`spec.clusterIP`, node ports) are not the strategy's to choose: the service
-//! REST storage allocates them before the object is stored ([`crate::registry::service`]).
+//! REST storage allocates them, and keeps them across updates, before the object is validated
+//! ([`crate::registry::service`]).
 //! What is here is what a Service is without them: its defaults, its rules, and its row in
 //! `kubectl get services`.
 
@@ -56,7 +57,7 @@ static SERVICE_SPEC: Struct = Struct {
         field(11, "externalTrafficPolicy", Type::String, "Cluster or Local, for external traffic."),
         field(12, "healthCheckNodePort", Type::Integer, "The node port for load-balancer health checks."),
         field(13, "publishNotReadyAddresses", Type::Boolean, "Publish addresses of pods that are not ready."),
-        field(14, "sessionAffinityConfig", Type::Any, "Settings of session affinity."),
+        field(14, "sessionAffinityConfig", Type::Struct(&SESSION_AFFINITY_CONFIG), "Settings of session affinity."),
         field(19, "ipFamilies", STRING_LIST, "IPv4 and/or IPv6."),
         field(17, "ipFamilyPolicy", Type::Pointer(&Type::String), "SingleStack (the default), PreferDualStack or RequireDualStack."),
         field(20, "allocateLoadBalancerNodePorts", Type::Pointer(&Type::Boolean), "Whether a LoadBalancer service gets node ports."),
@@ -111,17 +112,117 @@ static SERVICE_STATUS: Struct = Struct {
         field(
             1,
             "loadBalancer",
-            Type::Any,
+            Type::Struct(&LOAD_BALANCER_STATUS),
             "The load balancer's ingress points, if any.",
         ),
         field(
             2,
             "conditions",
-            Type::List(&Type::Any, ListType::Map(&["type"])),
+            Type::List(&Type::Struct(&CONDITION), ListType::Map(&["type"])),
             "The service's current conditions.",
         ),
     ],
 };
+
+// The structs below are typed, not `Any`, because kubectl sends a Service as protobuf, with
+// `status.loadBalancer` in it, and protobuf can only be read with the field numbers.
+
+static SESSION_AFFINITY_CONFIG: Struct = Struct {
+    name: "io.k8s.api.core.v1.SessionAffinityConfig",
+    description: "Settings of session affinity.",
+    fields: &[field(
+        1,
+        "clientIP",
+        Type::Struct(&CLIENT_IP_CONFIG),
+        "Settings of ClientIP affinity.",
+    )],
+};
+
+static CLIENT_IP_CONFIG: Struct = Struct {
+    name: "io.k8s.api.core.v1.ClientIPConfig",
+    description: "Settings of ClientIP session affinity.",
+    fields: &[field(
+        1,
+        "timeoutSeconds",
+        Type::Pointer(&Type::Integer),
+        "How long a session sticks.",
+    )],
+};
+
+static LOAD_BALANCER_STATUS: Struct = Struct {
+    name: "io.k8s.api.core.v1.LoadBalancerStatus",
+    description: "The state of a load balancer.",
+    fields: &[field(
+        1,
+        "ingress",
+        Type::List(&Type::Struct(&LOAD_BALANCER_INGRESS), ListType::Atomic),
+        "Where traffic reaches the load balancer.",
+    )],
+};
+
+static LOAD_BALANCER_INGRESS: Struct = Struct {
+    name: "io.k8s.api.core.v1.LoadBalancerIngress",
+    description: "One ingress point of a load balancer.",
+    fields: &[
+        field(1, "ip", Type::String, "An IP address."),
+        field(2, "hostname", Type::String, "A DNS name."),
+        field(3, "ipMode", Type::Pointer(&Type::String), "VIP or Proxy."),
+        field(
+            4,
+            "ports",
+            Type::List(&Type::Struct(&PORT_STATUS), ListType::Atomic),
+            "The state of each port.",
+        ),
+    ],
+};
+
+static PORT_STATUS: Struct = Struct {
+    name: "io.k8s.api.core.v1.PortStatus",
+    description: "The state of one port of a load balancer.",
+    fields: &[
+        field(1, "port", Type::Integer, "The port number."),
+        field(2, "protocol", Type::String, "TCP, UDP or SCTP."),
+        field(
+            3,
+            "error",
+            Type::Pointer(&Type::String),
+            "Why the port is not working, if it is not.",
+        ),
+    ],
+};
+
+/// `metav1.Condition`.
+static CONDITION: Struct = Struct {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition",
+    description: "One aspect of an object's state.",
+    fields: &[
+        field(
+            1,
+            "type",
+            Type::String,
+            "The condition's type, in CamelCase.",
+        ),
+        field(2, "status", Type::String, "True, False or Unknown."),
+        field(
+            3,
+            "observedGeneration",
+            Type::Integer,
+            "The generation the condition was set for.",
+        ),
+        field(
+            4,
+            "lastTransitionTime",
+            Type::Time,
+            "When the status last changed.",
+        ),
+        field(5, "reason", Type::String, "Why, in CamelCase."),
+        field(6, "message", Type::String, "Why, for a human."),
+    ],
+};
+
+/// The fields a field selector may name besides `metadata.name` and `metadata.namespace`, as
+/// kube-proxy selects on them.
+pub const SELECTABLE_FIELDS: &[&str] = &["spec.clusterIP", "spec.type"];
 
 pub const SERVICE_TYPES: &[&str] = &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
 
@@ -179,20 +280,20 @@ impl Strategy for ServiceStrategy {
         crate::apis::validation::NameRule::Label
     }
 
+    fn return_deleted_object(&self) -> bool {
+        true
+    }
+
+    fn set_defaults(&self, obj: &mut Value) {
+        default_service(obj);
+    }
+
     fn prepare_for_create(&self, obj: &mut Value) {
         obj["status"] = Value::Null;
-        default_service(obj);
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         new["status"] = old["status"].clone();
-        default_service(new);
-        // A client that leaves the allocated addresses out keeps them.
-        for name in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
-            if new["spec"][name].is_null() && new["spec"]["type"] == old["spec"]["type"] {
-                new["spec"][name] = old["spec"][name].clone();
-            }
-        }
     }
 
     // ANCHOR: validate_service
@@ -264,15 +365,41 @@ impl Strategy for ServiceStrategy {
     }
     // ANCHOR_END: validate_service
 
+    // ANCHOR: validate_service_update
+    /// `ValidateServiceUpdate`'s rule for addresses (`validateUpgradeDowngradeClusterIPs`, single
+    /// stack): the first cluster IP may not change, nor be dropped, unless the type moves to or
+    /// from ExternalName, where the registry gives or takes it.
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<StatusCause> {
         let mut causes = self.validate(new);
-        let (was, is) = (&old["spec"]["clusterIP"], &new["spec"]["clusterIP"]);
         let external = |s: &Value| s["spec"]["type"] == "ExternalName";
-        if !external(old) && !external(new) && was != is {
-            causes.push(invalid("spec.clusterIPs[0]", is, "may not change once set"));
+        if external(old) || external(new) {
+            return causes;
+        }
+        let (was, is) = (&old["spec"]["clusterIPs"][0], &new["spec"]["clusterIPs"][0]);
+        let listed = &new["spec"]["clusterIPs"];
+        if !is.is_null() && *is != new["spec"]["clusterIP"] {
+            causes.push(invalid(
+                "spec.clusterIPs",
+                listed,
+                "first value must match `clusterIP`",
+            ));
+        }
+        if is.is_null() && !was.is_null() {
+            causes.push(invalid(
+                "spec.clusterIPs[0]",
+                listed,
+                "primary clusterIP can not be unset",
+            ));
+        } else if was != is {
+            causes.push(invalid(
+                "spec.clusterIPs[0]",
+                listed,
+                "may not change once set",
+            ));
         }
         causes
     }
+    // ANCHOR_END: validate_service_update
 
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
@@ -371,6 +498,7 @@ mod tests {
     #[test]
     fn ports_default_and_validate() {
         let mut svc = json!({"spec": {"ports": [{"port": 80}]}});
+        ServiceStrategy.set_defaults(&mut svc);
         ServiceStrategy.prepare_for_create(&mut svc);
         assert_eq!(
             svc["spec"]["ports"][0],
