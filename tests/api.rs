@@ -109,10 +109,36 @@ fn bad_writes_get_a_status_and_change_nothing() {
         &json!({"metadata": {"name": "s"}, "spec": {}}),
     );
     assert_eq!(strict.status, 400);
-    assert!(strict.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("unknown field \"spec\""));
+    assert_eq!(
+        strict.json()["message"],
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"spec\""
+    );
+
+    // A repeated key: Strict refuses it, Warn keeps the last and says so.
+    let repeated = br#"{"metadata": {"name": "dup"}, "data": {"a": "1"}, "data": {"b": "2"}}"#;
+    let post = |validation: &str| {
+        s.request(
+            "POST",
+            &format!("{base}?fieldValidation={validation}"),
+            &[("Content-Type", "application/json")],
+            Some(repeated),
+        )
+    };
+    let refused = post("Strict");
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_eq!(
+        refused.json()["message"],
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: duplicate field \"data\""
+    );
+    assert_eq!(s.get(&format!("{base}/dup")).status, 404);
+    // (A dry run, so that this test still writes nothing.)
+    let warned = post("Warn&dryRun=All");
+    assert_eq!(warned.status, 201, "{}", warned.text());
+    assert_eq!(
+        warned.header("warning"),
+        Some(r#"299 - "duplicate field \"data\"""#)
+    );
+    assert_eq!(warned.json()["data"], json!({"b": "2"}));
 
     let no_namespace = s.send_json(
         "POST",

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::meta::StatusError;
-use super::{protobuf, schema, ResourceDef};
+use super::{protobuf, schema, strict_json, ResourceDef};
 
 /// Kubernetes' protobuf media type, which kubectl's typed commands send.
 pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
@@ -104,16 +104,19 @@ pub fn decode(
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    let mut object: Value = match media.as_str() {
-        "" | "application/json" => serde_json::from_slice(body).map_err(|e| {
+    let (mut object, duplicates) = match media.as_str() {
+        "" | "application/json" => strict_json::from_slice(body).map_err(|e| {
             StatusError::bad_request(format!(
                 "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
                 def.kind
             ))
         })?,
-        PROTOBUF => protobuf::decode(body, def.schema).map_err(|why| {
-            StatusError::bad_request(format!("unable to decode a protobuf {}: {why}", def.kind))
-        })?,
+        PROTOBUF => {
+            let object = protobuf::decode(body, def.schema).map_err(|why| {
+                StatusError::bad_request(format!("unable to decode a protobuf {}: {why}", def.kind))
+            })?;
+            (object, Vec::new())
+        }
         _ => return Err(StatusError::unsupported_media_type(content_type.unwrap_or(""))),
     };
     let Some(fields) = object.as_object_mut() else {
@@ -131,14 +134,22 @@ pub fn decode(
             def.kind, def.version, def.kind
         )));
     }
-    let unknown = problems.unknown;
-    let warnings: Vec<String> = unknown
-        .iter()
-        .map(|f| format!("unknown field \"{f}\""))
+    // ANCHOR: strict_decoding
+    let warnings: Vec<String> = (duplicates.iter())
+        .map(|f| format!("duplicate field \"{f}\""))
+        .chain(
+            problems
+                .unknown
+                .iter()
+                .map(|f| format!("unknown field \"{f}\"")),
+        )
         .collect();
     match validation {
         FieldValidation::Strict if !warnings.is_empty() => Err(StatusError::bad_request(format!(
-            "strict decoding error: {}",
+            "{} in version {:?} cannot be handled as a {}: strict decoding error: {}",
+            def.kind,
+            def.version,
+            def.kind,
             warnings.join(", ")
         ))),
         FieldValidation::Warn => Ok(Decoded { object, warnings }),
@@ -147,6 +158,7 @@ pub fn decode(
             warnings: Vec::new(),
         }),
     }
+    // ANCHOR_END: strict_decoding
 }
 
 fn check_type_meta(fields: &mut Map<String, Value>, def: &ResourceDef) -> Result<(), StatusError> {

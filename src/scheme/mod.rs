@@ -13,6 +13,7 @@
 //! - [`protobuf`]: protobuf request bodies, read into JSON.
 //! - [`schema`]: each kind's fields, types, protobuf numbers and list semantics, described once.
 //! - [`selector`]: label and field selectors.
+//! - [`strict_json`]: JSON read with the keys an object repeats noted, for strict decoding.
 
 pub mod codec;
 pub mod meta;
@@ -20,6 +21,7 @@ pub mod parameter_codec;
 pub mod protobuf;
 pub mod schema;
 pub mod selector;
+pub mod strict_json;
 
 use std::sync::Arc;
 
