@@ -186,6 +186,35 @@ fn kubectl_everyday_commands() {
         table.contains("TYPE") && table.contains("Opaque") && table.contains("s1"),
         "{table}"
     );
+    // `create secret tls` and `docker-registry` are protobuf too, with their own types and keys.
+    let certs = s.dir.join("certs");
+    let cert = format!("--cert={}", certs.join("apiserver.crt").display());
+    let key = format!("--key={}", certs.join("apiserver.key").display());
+    ok(&s, &["create", "secret", "tls", "tls1", &cert, &key]);
+    let keys = ok(
+        &s,
+        &["get", "secret", "tls1", "-o", "jsonpath={.type} {.data}"],
+    );
+    assert!(
+        keys.starts_with("kubernetes.io/tls ")
+            && keys.contains("tls.crt")
+            && keys.contains("tls.key"),
+        "{keys}"
+    );
+    ok(
+        &s,
+        &[
+            "create",
+            "secret",
+            "docker-registry",
+            "reg1",
+            "--docker-server=registry.example.com",
+            "--docker-username=u",
+            "--docker-password=p",
+        ],
+    );
+    let config = ok(&s, &["get", "secret", "reg1", "-o", "jsonpath={.type}"]);
+    assert_eq!(config, "kubernetes.io/dockerconfigjson");
     assert!(ok(&s, &["create", "serviceaccount", "robot"]).contains("serviceaccount/robot created"));
     // The default patch type is strategic: `secrets` merges by name; a merge patch replaces.
     for secret in ["one", "two"] {
