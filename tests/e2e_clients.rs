@@ -666,6 +666,23 @@ try:
     raise SystemExit("expected a 404")
 except client.exceptions.ApiException as e:
     assert e.status == 404, e.status
+# Server-side apply through the client: 201 and an Apply entry, then 409 naming the other manager.
+cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "py-ssa"}, "data": {"k": "1"}}
+applied = v1.patch_namespaced_config_map("py-ssa", "pyns", cm, field_manager="py", _content_type="application/apply-patch+yaml")
+assert [(m.manager, m.operation) for m in applied.metadata.managed_fields] == [("py", "Apply")], applied.metadata.managed_fields
+v1.patch_namespaced_config_map("py-ssa", "pyns", {"data": {"k": "2"}}, field_manager="other")
+try:
+    v1.patch_namespaced_config_map("py-ssa", "pyns", cm, field_manager="py", _content_type="application/apply-patch+yaml")
+    raise SystemExit("expected a 409")
+except client.exceptions.ApiException as e:
+    assert e.status == 409 and 'conflict with \\"other\\"' in e.body, (e.status, e.body)
+# An event written through events.k8s.io/v1 reads through core/v1 with the old field names.
+client.EventsV1Api().create_namespaced_event("pyns", {"metadata": {"name": "ev1"},
+    "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "example.com/py",
+    "reportingInstance": "py-1", "action": "Test", "reason": "Tested", "type": "Normal", "note": "hello",
+    "regarding": {"kind": "ConfigMap", "name": "py-cm1", "namespace": "pyns"}})
+old = v1.read_namespaced_event("ev1", "pyns")
+assert (old.message, old.involved_object.name, old.reporting_component) == ("hello", "py-cm1", "example.com/py"), old
 print("python client ok")
 "#;
     let out = Command::new(tool("PYTHON", "python3"))
