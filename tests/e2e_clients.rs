@@ -49,6 +49,21 @@ fn ok(s: &TestServer, args: &[&str]) -> String {
     text
 }
 
+/// Runs a Python client script against the server, with the kubeconfig as its argument; it must
+/// succeed and print `done`.
+fn python(s: &TestServer, script: &str, done: &str) {
+    let out = Command::new(tool("PYTHON", "python3"))
+        .args(["-c", script, s.kubeconfig.to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains(done), "{text}");
+}
+
 #[test]
 fn kubectl_everyday_commands() {
     let s = TestServer::start("kubectl", &[]);
@@ -685,19 +700,7 @@ old = v1.read_namespaced_event("ev1", "pyns")
 assert (old.message, old.involved_object.name, old.reporting_component) == ("hello", "py-cm1", "example.com/py"), old
 print("python client ok")
 "#;
-    let out = Command::new(tool("PYTHON", "python3"))
-        .args(["-c", script, s.kubeconfig.to_str().unwrap()])
-        .output()
-        .expect("python runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("python client ok"),
-        "{text}"
-    );
+    python(&s, script, "python client ok");
     s.stop();
 }
 
@@ -903,18 +906,6 @@ assert deleted["status"] == "Success", deleted
 assert apps.list_namespaced_deployment("default").items == []
 print("python apps ok")
 "#;
-    let out = Command::new(tool("PYTHON", "python3"))
-        .args(["-c", script, s.kubeconfig.to_str().unwrap()])
-        .output()
-        .expect("python runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("python apps ok"),
-        "{text}"
-    );
+    python(&s, script, "python apps ok");
     s.stop();
 }
