@@ -291,6 +291,8 @@ fn the_creator_owns_the_defaults_an_applier_does_not() {
     let created = created.json();
     let spec = &created["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"];
     assert!(spec["f:progressDeadlineSeconds"].is_object(), "{spec}");
+    // `LabelSelector` is atomic in Go: owned as one field, not key by key.
+    assert_eq!(spec["f:selector"], json!({}), "{spec}");
     assert!(container(&created)["f:imagePullPolicy"].is_object());
 
     // An applier owns what it sent; the defaults filled in after the merge have no owner.

@@ -33,6 +33,11 @@ pub trait Schema {
     fn may_be_absent(&self, _path: &[&str]) -> bool {
         false
     }
+    /// Whether the object at this path is one value (a Go struct marked `+structType=atomic`,
+    /// like `LabelSelector`): owned as a whole, and replaced whole by an apply.
+    fn is_atomic(&self, _path: &[&str]) -> bool {
+        false
+    }
 }
 
 /// A kind's [`Struct`] on one endpoint: list types from the schema, and the fields that
@@ -57,6 +62,14 @@ impl Schema for KindSchema {
             schema::type_at(self.schema, path),
             Some(schema::Type::Map(_) | schema::Type::Pointer(_))
         )
+    }
+
+    fn is_atomic(&self, path: &[&str]) -> bool {
+        let mut t = schema::type_at(self.schema, path);
+        while let Some(schema::Type::Pointer(inner)) = t {
+            t = Some(inner);
+        }
+        matches!(t, Some(schema::Type::Struct(s)) if s.is_atomic())
     }
 }
 
@@ -272,8 +285,9 @@ type Nodes<'a> = BTreeMap<Vec<String>, Node<'a>>;
 fn nodes<'a>(obj: &'a Value, schema: &dyn Schema) -> Nodes<'a> {
     fn walk<'a>(v: &'a Value, path: &mut Vec<String>, schema: &dyn Schema, out: &mut Nodes<'a>) {
         let in_element = path.last().is_some_and(|pe| !pe.starts_with("f:"));
+        let names: Vec<&str> = path.iter().filter_map(|pe| pe.strip_prefix("f:")).collect();
         match v {
-            Value::Object(m) if !m.is_empty() || in_element => {
+            Value::Object(m) if (!m.is_empty() || in_element) && !schema.is_atomic(&names) => {
                 for (name, child) in m {
                     path.push(format!("f:{name}"));
                     walk(child, path, schema, out);
@@ -338,6 +352,10 @@ fn added_objects(
     match new {
         Value::Object(m) => {
             let names: Vec<&str> = path.iter().filter_map(|pe| pe.strip_prefix("f:")).collect();
+            // An atomic object is one leaf, already in the set as a whole.
+            if schema.is_atomic(&names) {
+                return;
+            }
             let in_element = path.last().is_some_and(|pe| !pe.starts_with("f:"));
             let skipped = STRIPPED.split_whitespace().any(|s| under(path, s, true))
                 || schema.reset_fields().iter().any(|r| under(path, r, false));
@@ -389,7 +407,7 @@ fn merge<'a>(
     schema: &dyn Schema,
 ) -> Value {
     match (live, config) {
-        (Value::Object(l), Value::Object(c)) => {
+        (Value::Object(l), Value::Object(c)) if !schema.is_atomic(names) => {
             let mut out = l.clone();
             for (name, cv) in c {
                 names.push(name);

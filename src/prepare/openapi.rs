@@ -90,10 +90,12 @@ fn add_definition(s: &Struct, defs: &mut Map<String, Value>) {
         }
         properties.insert(f.name.into(), schema);
     }
-    defs.insert(
-        s.name.into(),
-        json!({"description": s.description, "type": "object", "properties": properties}),
-    );
+    let mut definition =
+        json!({"description": s.description, "type": "object", "properties": properties});
+    if s.is_atomic() {
+        definition["x-kubernetes-map-type"] = json!("atomic");
+    }
+    defs.insert(s.name.into(), definition);
 }
 // ANCHOR_END: openapi_schema
 

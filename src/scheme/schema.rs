@@ -60,7 +60,19 @@ pub struct Struct {
     pub fields: &'static [Field],
 }
 
+/// The structs whose Go types are marked `+structType=atomic`: server-side apply replaces one
+/// whole and owns it as a single field (`f:selector: {}`), and OpenAPI says
+/// `x-kubernetes-map-type: atomic`.
+const ATOMIC_STRUCTS: &[&str] = &[
+    "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+    "io.k8s.api.core.v1.ObjectReference",
+];
+
 impl Struct {
+    pub fn is_atomic(&self) -> bool {
+        ATOMIC_STRUCTS.contains(&self.name)
+    }
+
     /// The short Go name (`Container`), which error messages and `kubectl explain` show.
     pub fn short_name(&self) -> &'static str {
         self.name.rsplit('.').next().unwrap_or(self.name)
