@@ -691,17 +691,13 @@ fn fields(r: &common::ClientResponse) -> Vec<String> {
         .collect()
 }
 
-fn column_names(table: &Value) -> Vec<(String, i64)> {
+/// The Table's columns as (name, priority).
+fn column_names(table: &Value) -> Vec<(&str, i64)> {
     table["columnDefinitions"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["priority"].as_i64().unwrap(),
-            )
-        })
+        .map(|c| (c["name"].as_str().unwrap(), c["priority"].as_i64().unwrap()))
         .collect()
 }
 
@@ -933,21 +929,20 @@ fn pod_status_and_field_selectors() {
     );
 
     let table = s.request("GET", base, &[("Accept", TABLE)], None).json();
-    let want: Vec<(String, i64)> = [
-        ("Name", 0),
-        ("Ready", 0),
-        ("Status", 0),
-        ("Restarts", 0),
-        ("Age", 0),
-        ("IP", 1),
-        ("Node", 1),
-        ("Nominated Node", 1),
-        ("Readiness Gates", 1),
-    ]
-    .iter()
-    .map(|(n, p)| (n.to_string(), *p))
-    .collect();
-    assert_eq!(column_names(&table), want);
+    assert_eq!(
+        column_names(&table),
+        [
+            ("Name", 0),
+            ("Ready", 0),
+            ("Status", 0),
+            ("Restarts", 0),
+            ("Age", 0),
+            ("IP", 1),
+            ("Node", 1),
+            ("Nominated Node", 1),
+            ("Readiness Gates", 1),
+        ]
+    );
     let cells = table["rows"][1]["cells"].as_array().unwrap();
     assert_eq!(
         cells[0..4],
@@ -1074,20 +1069,19 @@ fn deployments_count_generations_and_keep_their_selector() {
     assert_eq!(written["metadata"]["generation"], 4);
 
     let table = s.request("GET", base, &[("Accept", TABLE)], None).json();
-    let want: Vec<(String, i64)> = [
-        ("Name", 0),
-        ("Ready", 0),
-        ("Up-to-date", 0),
-        ("Available", 0),
-        ("Age", 0),
-        ("Containers", 1),
-        ("Images", 1),
-        ("Selector", 1),
-    ]
-    .iter()
-    .map(|(n, p)| (n.to_string(), *p))
-    .collect();
-    assert_eq!(column_names(&table), want);
+    assert_eq!(
+        column_names(&table),
+        [
+            ("Name", 0),
+            ("Ready", 0),
+            ("Up-to-date", 0),
+            ("Available", 0),
+            ("Age", 0),
+            ("Containers", 1),
+            ("Images", 1),
+            ("Selector", 1),
+        ]
+    );
     let cells = table["rows"][0]["cells"].as_array().unwrap();
     assert_eq!(
         cells[0..4],

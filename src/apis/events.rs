@@ -1,4 +1,4 @@
-//! `events.k8s.io/v1` Event: a second view of the core/v1 events store.
+//! `events.k8s.io/v1` Event: a second view of the core/v1 events store (stage 1, book chapter 1).
 //!
 //! In kube-apiserver both versions convert to one internal `core.Event` and share one etcd
 //! prefix (`/registry/events/`). The newer version renamed some fields (`regarding` for

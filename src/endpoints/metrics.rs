@@ -1,5 +1,5 @@
 //! `/metrics`: kube-apiserver's request metrics in the Prometheus text format
-//! (`k8s.io/apiserver/pkg/endpoints/metrics`, served by `routes.DefaultMetrics`).
+//! (`k8s.io/apiserver/pkg/endpoints/metrics`, served by `routes.DefaultMetrics`; book chapter 5).
 //!
 //! Go instruments each route as it registers it; here one wrapper around the servers of the
 //! chain ([`WithMetrics`]) records every request that got past authentication and

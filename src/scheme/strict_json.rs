@@ -1,4 +1,5 @@
-//! JSON read as `serde_json::Value`, but with the keys an object repeats noted by path.
+//! JSON read as `serde_json::Value`, with the keys an object repeats noted by path (stage 1,
+//! book chapter 1: the codec's strict decoding, as `sigs.k8s.io/json` does it).
 //!
 //! `serde_json::Value` keeps the last of two equal keys and says nothing. Go's strict decoder
 //! (`sigs.k8s.io/json`) reports each repeat as `duplicate field "metadata.name"`, which

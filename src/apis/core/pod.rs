@@ -718,15 +718,8 @@ pub fn default_pod_spec(spec: &mut Value) {
             spec[name] = value;
         }
     }
-    for list in ["initContainers", "containers"] {
-        for c in spec
-            .get_mut(list)
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten()
-        {
-            default_container(c);
-        }
+    for c in containers_mut(spec) {
+        default_container(c);
     }
 }
 
@@ -734,6 +727,16 @@ pub fn default_pod_spec(spec: &mut Value) {
 /// defaulters fill both.
 fn unset(v: &Value) -> bool {
     v.is_null() || v == ""
+}
+
+/// Every container of a pod spec, init containers too, to change in place.
+fn containers_mut(spec: &mut Value) -> impl Iterator<Item = &mut Value> {
+    spec.as_object_mut()
+        .into_iter()
+        .flat_map(|fields| fields.iter_mut())
+        .filter(|(name, _)| matches!(name.as_str(), "initContainers" | "containers"))
+        .filter_map(|(_, list)| list.as_array_mut())
+        .flatten()
 }
 
 fn default_container(c: &mut Value) {
@@ -778,24 +781,17 @@ fn default_container(c: &mut Value) {
 /// `SetDefaults_Pod`: a container's requests default to its limits. Only a pod gets this, not a
 /// pod template, so a Deployment's template keeps what its author wrote.
 fn default_requests_to_limits(spec: &mut Value) {
-    for list in ["initContainers", "containers"] {
-        for c in spec
-            .get_mut(list)
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten()
-        {
-            let Some(limits) = c["resources"]["limits"].as_object().cloned() else {
-                continue;
-            };
-            let resources = &mut c["resources"];
-            if !resources["requests"].is_object() {
-                resources["requests"] = json!({});
-            }
-            let requests = resources["requests"].as_object_mut().expect("an object");
-            for (name, quantity) in limits {
-                requests.entry(name).or_insert(quantity);
-            }
+    for c in containers_mut(spec) {
+        let Some(limits) = c["resources"]["limits"].as_object().cloned() else {
+            continue;
+        };
+        let resources = &mut c["resources"];
+        if !resources["requests"].is_object() {
+            resources["requests"] = json!({});
+        }
+        let requests = resources["requests"].as_object_mut().expect("an object");
+        for (name, quantity) in limits {
+            requests.entry(name).or_insert(quantity);
         }
     }
 }
@@ -1019,15 +1015,8 @@ impl Strategy for PodStrategy {
         // can apply in place (`ValidatePodUpdate`).
         let mutable_cleared = |spec: &Value| {
             let mut spec = spec.clone();
-            for list in ["initContainers", "containers"] {
-                for c in spec
-                    .get_mut(list)
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    c["image"] = Value::Null;
-                }
+            for c in containers_mut(&mut spec) {
+                c["image"] = Value::Null;
             }
             for name in [
                 "activeDeadlineSeconds",
