@@ -50,6 +50,20 @@ pub struct SecureServingOptions {
 pub struct AuthenticationOptions {
     pub anonymous_auth: bool,
     pub token_auth_file: Option<PathBuf>,
+    pub client_ca_file: Option<PathBuf>,
+    pub request_header: RequestHeaderAuthenticationOptions,
+}
+
+/// The `--requestheader-*` flags: which proxy may vouch for users, and in which headers.
+/// kube-apiserver gives them no defaults; a cluster that runs the aggregator sets them.
+#[derive(Default)]
+pub struct RequestHeaderAuthenticationOptions {
+    pub client_ca_file: Option<PathBuf>,
+    pub allowed_names: Vec<String>,
+    pub username_headers: Vec<String>,
+    pub uid_headers: Vec<String>,
+    pub group_headers: Vec<String>,
+    pub extra_headers_prefix: Vec<String>,
 }
 
 pub struct AuthorizationOptions {
@@ -154,6 +168,8 @@ impl ServerRunOptions {
             authentication: AuthenticationOptions {
                 anonymous_auth: true,
                 token_auth_file: None,
+                client_ca_file: None,
+                request_header: RequestHeaderAuthenticationOptions::default(),
             },
             authorization: AuthorizationOptions {
                 modes: vec!["AlwaysAllow".into()],
@@ -254,6 +270,7 @@ impl CompletedOptions {
         if s.tls_cert_file.is_some() != s.tls_private_key_file.is_some() {
             errs.push("--tls-cert-file and --tls-private-key-file must be given together".into());
         }
+        errs.extend(self.authentication.validate());
         if self.authorization.modes.is_empty() {
             errs.push("--authorization-mode must name at least one mode".into());
         }
@@ -419,6 +436,63 @@ impl AuthenticationOptions {
             o.authentication.token_auth_file = Some(v.into());
             Ok(())
         });
+        // ANCHOR: authentication_flags
+        fs.add("client-ca-file", "string", "", "A PEM bundle of certificate authorities. A client that presents a certificate signed by one of them is the user named by its CommonName, in the groups named by its Organizations.", |o, v| {
+            o.authentication.client_ca_file = Some(v.into());
+            Ok(())
+        });
+        fs.add("requestheader-allowed-names", "strings", "[]", "CommonNames a front proxy's client certificate may carry to be believed about the user in the request headers. Empty: any certificate signed by --requestheader-client-ca-file.", |o, v| {
+            push_list(&mut o.authentication.request_header.allowed_names, v);
+            Ok(())
+        });
+        fs.add("requestheader-client-ca-file", "string", "", "A PEM bundle of the authorities that sign front-proxy client certificates. Only a request over a connection with such a certificate may name its user in the --requestheader-username-headers.", |o, v| {
+            o.authentication.request_header.client_ca_file = Some(v.into());
+            Ok(())
+        });
+        fs.add("requestheader-extra-headers-prefix", "strings", "[]", "Header prefixes whose headers carry the user's extra attributes, the rest of the header name being the key. X-Remote-Extra- is the usual one.", |o, v| {
+            push_list(&mut o.authentication.request_header.extra_headers_prefix, v);
+            Ok(())
+        });
+        fs.add("requestheader-group-headers", "strings", "[]", "Request headers that carry the user's groups, every value of each. X-Remote-Group is the usual one.", |o, v| {
+            push_list(&mut o.authentication.request_header.group_headers, v);
+            Ok(())
+        });
+        fs.add("requestheader-uid-headers", "strings", "[]", "Request headers that carry the user's UID, the first non-empty one winning. X-Remote-Uid is the usual one.", |o, v| {
+            push_list(&mut o.authentication.request_header.uid_headers, v);
+            Ok(())
+        });
+        fs.add("requestheader-username-headers", "strings", "[]", "Request headers that carry the user name, the first non-empty one winning. X-Remote-User is the usual one, and the one the aggregator sends.", |o, v| {
+            push_list(&mut o.authentication.request_header.username_headers, v);
+            Ok(())
+        });
+        // ANCHOR_END: authentication_flags
+    }
+
+    /// The files must be readable at start, not only at the first request that needs them.
+    fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        let rh = &self.request_header;
+        let files = [
+            ("--token-auth-file", &self.token_auth_file),
+            ("--client-ca-file", &self.client_ca_file),
+            ("--requestheader-client-ca-file", &rh.client_ca_file),
+        ];
+        for (flag, file) in files {
+            if let Some(path) = file {
+                if let Err(e) = std::fs::read(path) {
+                    errs.push(format!("{flag} {}: {e}", path.display()));
+                }
+            }
+        }
+        if !rh.username_headers.is_empty()
+            && !rh
+                .username_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case("X-Remote-User"))
+        {
+            log::warn!("--requestheader-username-headers is set without specifying the standard X-Remote-User header - API aggregation will not work");
+        }
+        errs
     }
 }
 

@@ -4,7 +4,7 @@
 //! the seed's order the storage factory, the authenticator, the authorizer, and admission. Every
 //! server of the chain is built from this one config.
 //!
-//! - [`authentication`]: token file, admin token, anonymous.
+//! - [`authentication`]: front proxy, client certificates, token file, admin token, anonymous.
 //! - [`authorization`]: AlwaysAllow / AlwaysDeny behind the privileged-group rule.
 //! - [`admission`]: the plugin chain.
 
@@ -12,7 +12,6 @@ pub mod admission;
 pub mod authentication;
 pub mod authorization;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cmd::options::CompletedOptions;
@@ -23,6 +22,7 @@ use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::embedded::EmbeddedStore;
 use crate::storage::Storage;
 use admission::AdmissionChain;
+use authentication::requestheader::RequestHeaderConfig;
 use authentication::{Authenticator, UserInfo, MASTERS_GROUP};
 use authorization::{Authorizer, Mode};
 
@@ -59,6 +59,32 @@ pub fn admin_user() -> UserInfo {
         name: "admin".into(),
         uid: "admin".into(),
         groups: vec![MASTERS_GROUP.into()],
+        ..Default::default()
+    }
+}
+
+/// `BuiltInAuthenticationOptions.ToAuthenticationConfig`: the flags as the authenticator
+/// wants them. Without `--requestheader-client-ca-file` no proxy is trusted at all.
+fn authentication_config<'a>(
+    opts: &'a CompletedOptions,
+    admin_token: &'a str,
+) -> authentication::AuthenticationConfig<'a> {
+    let a = &opts.authentication;
+    let rh = &a.request_header;
+    authentication::AuthenticationConfig {
+        anonymous: a.anonymous_auth,
+        client_ca_file: a.client_ca_file.as_ref(),
+        token_auth_file: a.token_auth_file.as_ref(),
+        request_header: rh.client_ca_file.as_ref().map(|ca| RequestHeaderConfig {
+            client_ca_file: ca.clone(),
+            allowed_names: rh.allowed_names.clone(),
+            username_headers: rh.username_headers.clone(),
+            uid_headers: rh.uid_headers.clone(),
+            group_headers: rh.group_headers.clone(),
+            extra_headers_prefix: rh.extra_headers_prefix.clone(),
+        }),
+        admin_token,
+        admin: admin_user(),
     }
 }
 
@@ -81,13 +107,8 @@ pub fn build_generic_config(
         }
     };
 
-    // 2. Authentication: the token file, the admin token, then anonymous.
-    let mut tokens = match &opts.authentication.token_auth_file {
-        Some(path) => authentication::read_token_file(path)?,
-        None => HashMap::new(),
-    };
-    tokens.insert(admin_token.to_string(), admin_user());
-    let authenticator = Authenticator::new(tokens, opts.authentication.anonymous_auth);
+    // 2. Authentication: front proxy, client certificates, tokens, then anonymous.
+    let authenticator = authentication::new_authenticator(authentication_config(opts, admin_token))?;
 
     // 3. Authorization: the modes, in the order given.
     let modes = opts

@@ -15,6 +15,8 @@ use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use rustls::pki_types::CertificateDer;
+
 use super::request::{ReadOutcome, RequestReader};
 use super::response::{reason_phrase, Body, Response};
 use super::Handler;
@@ -150,8 +152,23 @@ impl Drop for ConnGuard {
     }
 }
 
+/// What the transport knows of the client beyond its bytes.
+pub trait PeerCertificates {
+    /// The certificate chain the client presented, once the TLS handshake is over.
+    fn peer_certificates(&self) -> Option<Arc<Vec<CertificateDer<'static>>>>;
+}
+
+impl<S: Read + Write> PeerCertificates for rustls::StreamOwned<rustls::ServerConnection, S> {
+    fn peer_certificates(&self) -> Option<Arc<Vec<CertificateDer<'static>>>> {
+        self.conn
+            .peer_certificates()
+            .filter(|chain| !chain.is_empty())
+            .map(|chain| Arc::new(chain.to_vec()))
+    }
+}
+
 /// Serves requests on one stream until either side closes it.
-pub fn serve_connection<S: Read + Write>(
+pub fn serve_connection<S: Read + Write + PeerCertificates>(
     stream: &mut S,
     remote_addr: Option<SocketAddr>,
     handler: &dyn Handler,
@@ -160,6 +177,9 @@ pub fn serve_connection<S: Read + Write>(
 ) {
     let mut reader = RequestReader::default();
     let mut starvation = StarvationGuard::new(guard.connections.epoch());
+    // Known once the first request has been read, which is when the handshake has finished;
+    // every request of the connection shares the one chain.
+    let mut peer_certificates = None;
     loop {
         guard.set(Some(limits.idle_timeout), true);
         let outcome = reader.read(stream, |s| {
@@ -178,6 +198,10 @@ pub fn serve_connection<S: Read + Write>(
             }
         };
         req.remote_addr = remote_addr;
+        if peer_certificates.is_none() {
+            peer_certificates = stream.peer_certificates();
+        }
+        req.peer_certificates = peer_certificates.clone();
         let hogging = starvation.served(guard.connections.epoch());
         if hogging {
             log::warn!("closing the connection of {remote_addr:?}: its back-to-back requests keep every other connection waiting");

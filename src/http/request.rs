@@ -6,6 +6,9 @@
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls::pki_types::CertificateDer;
 
 /// Go's `net/http` caps a head at 1 MiB; a Kubernetes client sends a few hundred bytes, so 64 KiB
 /// is generous and keeps a garbage-spewing client cheap.
@@ -28,6 +31,10 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub remote_addr: Option<SocketAddr>,
+    /// The certificate chain the client sent in the TLS handshake, its own first (Go's
+    /// `Request.TLS.PeerCertificates`). The handshake proved the client holds the key; which CA
+    /// signed it is for the authenticators to check.
+    pub peer_certificates: Option<Arc<Vec<CertificateDer<'static>>>>,
     /// Filled by the handler chain (request info, user), the way Go puts them in the context.
     pub context: crate::server::filters::RequestContext,
 }

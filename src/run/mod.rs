@@ -92,7 +92,16 @@ fn secure_serving(
             )
         }
     };
-    let tls = tls::server_config(&cert, &key)?;
+    // A client may present a certificate whenever some authenticator could accept one.
+    let a = &opts.authentication;
+    let client_cas: Vec<(&str, &std::path::Path)> = [
+        ("--client-ca-file", &a.client_ca_file),
+        ("--requestheader-client-ca-file", &a.request_header.client_ca_file),
+    ]
+    .into_iter()
+    .filter_map(|(flag, file)| file.as_deref().map(|path| (flag, path)))
+    .collect();
+    let tls = tls::server_config(&cert, &key, &client_cas)?;
     let listener = serve::bind(SocketAddr::new(ss.bind_address, ss.secure_port))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let ca_pem = std::fs::read(&ca_file).map_err(|e| format!("{}: {e}", ca_file.display()))?;

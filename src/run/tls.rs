@@ -49,7 +49,7 @@ const RENEW_BEFORE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The one crypto provider of this module, named at each use rather than installed as the
 /// process-wide default: then no other crate in the process can pick a different one for us.
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     // rustls 0.23.48 deprecates ring for lacking post-quantum key exchange. We keep it because
     // it builds with a C compiler alone (aws-lc-rs wants cmake), and classical ECDHE is plenty
     // for a server that is read, not deployed.
@@ -184,7 +184,7 @@ fn reusable(paths: &SelfSignedCerts, sans: &[ServerName<'static>]) -> Result<(),
             return Err(format!("no {}", path.display()));
         }
     }
-    server_config(&paths.serving_cert, &paths.serving_key)?;
+    server_config(&paths.serving_cert, &paths.serving_key, &[])?;
     let mut roots = RootCertStore::empty();
     for ca in read_certs(&paths.ca_cert, "CA file")? {
         roots
@@ -210,11 +210,13 @@ fn rcgen_err(e: rcgen::Error) -> String {
 }
 
 /// A rustls `ServerConfig` from PEM files: the certificate chain (serving certificate first)
-/// and its private key. The ring provider, TLS 1.2 and 1.3, ALPN `http/1.1` only, no client
-/// certificates. Errors name the flag and the file: `--tls-cert-file /x: no certificate found`.
+/// and its private key. The ring provider, TLS 1.2 and 1.3, ALPN `http/1.1` only. With client
+/// CA files (`(flag, path)`), a client may present a certificate ([`RequestClientCert`]).
+/// Errors name the flag and the file: `--tls-cert-file /x: no certificate found`.
 pub fn server_config(
     cert_file: &Path,
     key_file: &Path,
+    client_ca_files: &[(&str, &Path)],
 ) -> Result<Arc<rustls::ServerConfig>, String> {
     // ANCHOR: server_config
     let certs = read_certs(cert_file, "--tls-cert-file")?;
@@ -225,13 +227,17 @@ pub fn server_config(
         ),
         e => format!("--tls-private-key-file {}: {e}", key_file.display()),
     })?;
-    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
         // TLS 1.2 as well as 1.3: kube-apiserver's default minimum is 1.2 too, and some
         // clients still stop there.
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| e.to_string())?
-        // Client certificates are not an authentication method here: bearer tokens are.
-        .with_no_client_auth()
+        .map_err(|e| e.to_string())?;
+    let builder = if client_ca_files.is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        builder.with_client_cert_verifier(Arc::new(RequestClientCert::new(client_ca_files)?))
+    };
+    let mut config = builder
         // This also checks that the key is the certificate's key.
         .with_single_cert(certs, key)
         .map_err(|e| {
@@ -248,8 +254,83 @@ pub fn server_config(
     // ANCHOR_END: server_config
 }
 
+// ANCHOR: request_client_cert
+/// Go's `tls.RequestClientCert`, which kube-apiserver sets whenever it has a client CA: the
+/// server asks for a certificate, a client without one still connects (and may use a token),
+/// and a certificate that no trusted CA signed still completes the handshake. It is the
+/// authenticators that check the chain, each against its own CA, and a bad certificate is then
+/// a 401 the client can read rather than a failed handshake it cannot.
+///
+/// What the handshake does check is that the client holds the certificate's private key (the
+/// signature over the handshake), so a certificate copied from somewhere proves nothing.
+#[derive(Debug)]
+pub struct RequestClientCert {
+    /// The subjects of the trusted CAs, sent to the client as hints for choosing a certificate.
+    hints: Vec<rustls::DistinguishedName>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl RequestClientCert {
+    pub fn new(ca_files: &[(&str, &Path)]) -> Result<RequestClientCert, String> {
+        let mut roots = RootCertStore::empty();
+        for (flag, path) in ca_files {
+            for ca in read_certs(path, flag)? {
+                roots
+                    .add(ca)
+                    .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+            }
+        }
+        Ok(RequestClientCert {
+            hints: roots.subjects(),
+            algorithms: provider().signature_verification_algorithms,
+        })
+    }
+}
+
+impl rustls::server::danger::ClientCertVerifier for RequestClientCert {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &self.hints
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+// ANCHOR_END: request_client_cert
+
 /// Every certificate in a PEM file; none at all is an error, like a missing file.
-fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect())
         .map_err(|e| format!("{what} {}: {e}", path.display()))?;
@@ -477,7 +558,7 @@ mod tests {
         // A damaged serving certificate is replaced rather than served.
         fs::write(&regenerated.serving_cert, "-----BEGIN CERTIFICATE-----\n").unwrap();
         maybe_default_with_self_signed_certs(&dir.0, &[ip], &[]).unwrap();
-        assert!(server_config(&regenerated.serving_cert, &regenerated.serving_key).is_ok());
+        assert!(server_config(&regenerated.serving_cert, &regenerated.serving_key, &[]).is_ok());
     }
 
     #[test]
@@ -490,7 +571,7 @@ mod tests {
             &["apiserver.example".to_string()],
         )
         .unwrap();
-        let server = server_config(&certs.serving_cert, &certs.serving_key).unwrap();
+        let server = server_config(&certs.serving_cert, &certs.serving_key, &[]).unwrap();
         let all = [&rustls::version::TLS13, &rustls::version::TLS12];
         for name in ["localhost", "127.0.0.1", "192.0.2.7", "apiserver.example"] {
             let conn = handshake(client(&certs.ca_cert, &all), name, server.clone())
@@ -545,10 +626,10 @@ mod tests {
         fs::write(&garbage, "not PEM at all").unwrap();
         let missing = dir.0.join("missing.crt");
 
-        let err = server_config(&missing, &certs.serving_key).err().unwrap();
+        let err = server_config(&missing, &certs.serving_key, &[]).err().unwrap();
         assert!(err.starts_with("--tls-cert-file "), "{err}");
         assert!(err.contains("missing.crt"), "{err}");
-        let err = server_config(&garbage, &certs.serving_key).err().unwrap();
+        let err = server_config(&garbage, &certs.serving_key, &[]).err().unwrap();
         assert_eq!(
             err,
             format!(
@@ -556,7 +637,7 @@ mod tests {
                 garbage.display()
             )
         );
-        let err = server_config(&certs.serving_cert, &garbage).err().unwrap();
+        let err = server_config(&certs.serving_cert, &garbage, &[]).err().unwrap();
         assert_eq!(
             err,
             format!(
@@ -568,7 +649,7 @@ mod tests {
         // A key that is not the certificate's: caught at start, not at the first handshake.
         let other_dir = Scratch::new("bad-other");
         let other = maybe_default_with_self_signed_certs(&other_dir.0, &[], &[]).unwrap();
-        let err = server_config(&certs.serving_cert, &other.serving_key)
+        let err = server_config(&certs.serving_cert, &other.serving_key, &[])
             .err()
             .unwrap();
         assert!(err.contains("apiserver.key"), "{err}");

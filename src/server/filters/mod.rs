@@ -4,12 +4,13 @@
 //!
 //! ```text
 //! panic recovery -> request info -> in-flight wait group -> authentication
-//!   -> max-in-flight -> authorization -> the server chain
+//!   -> impersonation -> max-in-flight -> authorization -> the server chain
 //! ```
 //!
 //! Each filter is a [`Handler`] holding the next one; what a filter learns (the request info,
 //! the user) goes into [`RequestContext`], where Go would put it in the `context.Context`.
 
+pub mod impersonation;
 pub mod request_info;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -28,6 +29,8 @@ pub struct RequestContext {
     pub request_info: RequestInfo,
     pub user: UserInfo,
     pub audit_id: String,
+    /// Set by impersonation, which also makes it `user`: the audit event's `impersonatedUser`.
+    pub impersonated_user: Option<UserInfo>,
 }
 
 /// Requests being served right now, for graceful shutdown to wait on (`NonLongRunningRequestWaitGroup`).
@@ -59,13 +62,17 @@ pub fn build_handler_chain(
     max_requests_inflight: u32,
 ) -> Arc<dyn Handler> {
     let h: Arc<dyn Handler> = Arc::new(WithAuthorization {
-        authorizer,
+        authorizer: Arc::clone(&authorizer),
         next: servers,
     });
     let h = Arc::new(WithMaxInFlightLimit {
         limit: max_requests_inflight as usize,
         next: h,
         in_flight: Arc::clone(&in_flight),
+    });
+    let h = Arc::new(impersonation::WithImpersonation {
+        authorizer: Arc::clone(&authorizer),
+        next: h,
     });
     let h = Arc::new(WithAuthentication {
         authenticator,
@@ -133,7 +140,8 @@ impl Handler for WithWaitGroup {
 }
 
 /// `WithAuthentication`: sets the user, or answers 401. The credentials go no further: the
-/// `Authorization` header is removed before any handler or log can see it.
+/// `Authorization` header and the front proxy's headers are removed before any handler or log
+/// can see them.
 struct WithAuthentication {
     authenticator: Arc<Authenticator>,
     next: Arc<dyn Handler>,
@@ -142,8 +150,7 @@ struct WithAuthentication {
 impl Handler for WithAuthentication {
     fn serve(&self, req: &mut Request) -> Response {
         let result = self.authenticator.authenticate(req);
-        req.headers
-            .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+        self.authenticator.clear_credentials(req);
         match result {
             AuthResult::User(user) => {
                 req.context.user = user;
