@@ -7,11 +7,13 @@
 //! - [`events`]: `events.k8s.io/v1` Event, a second view of core/v1 events.
 //! - [`apiextensions`]: `apiextensions.k8s.io/v1` CustomResourceDefinition.
 //! - [`apiregistration`]: `apiregistration.k8s.io/v1` APIService.
+//! - [`authentication`]: `authentication.k8s.io/v1` SelfSubjectReview.
 //! - [`validation`]: the name and metadata rules every kind shares (`ValidateObjectMeta`).
 
 pub mod apiextensions;
 pub mod apiregistration;
 pub mod apps;
+pub mod authentication;
 pub mod core;
 pub mod events;
 pub mod validation;
@@ -56,6 +58,7 @@ pub fn new_scheme() -> crate::scheme::Scheme {
     events::add_to_scheme(&mut scheme);
     apiextensions::add_to_scheme(&mut scheme);
     apiregistration::add_to_scheme(&mut scheme);
+    authentication::add_to_scheme(&mut scheme);
     scheme
 }
 // ANCHOR_END: new_scheme

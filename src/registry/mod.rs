@@ -8,24 +8,40 @@
 //!
 //! - [`store`]: the generic store.
 //! - [`namespace`]: namespace deletion and finalization.
+//! - [`selfsubjectreview`]: the create-only, never-stored SelfSubjectReview.
 //! - [`service`]: the Service storage and its allocators.
 //! - [`watch`]: turning storage events into the watch stream a client reads.
 
 pub mod namespace;
+pub mod selfsubjectreview;
 pub mod service;
 pub mod store;
 pub mod watch;
 
+use serde_json::Value;
+
 use crate::config::authentication::UserInfo;
 use crate::scheme::meta::StatusError;
-use crate::scheme::parameter_codec::DeleteOptions;
+use crate::scheme::parameter_codec::{DeleteOptions, WriteOptions};
 use store::{Deleted, Store};
 
 /// The REST storage of one resource, as the endpoint handlers see it: the generic store, and a
-/// delete that a kind may override (kube-apiserver's per-kind `REST` types wrap `registry.Store`
-/// the same way).
+/// create and delete that a kind may override (kube-apiserver's per-kind `REST` types wrap
+/// `registry.Store` the same way).
 pub trait Rest: Send + Sync {
     fn store(&self) -> &Store;
+
+    /// `rest.Creater`. A kind that computes its answer instead of storing it (a review)
+    /// overrides this.
+    fn create(
+        &self,
+        namespace: &str,
+        obj: Value,
+        opts: &WriteOptions,
+        user: &UserInfo,
+    ) -> Result<Value, StatusError> {
+        self.store().create(namespace, obj, opts, user)
+    }
 
     fn delete(
         &self,

@@ -16,6 +16,7 @@ use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{generic_store, new_store, resource_handler, serviceaccounts};
 use crate::config::{admin_user, Config, ExtraConfig};
 use crate::registry::namespace::NamespaceRest;
+use crate::registry::selfsubjectreview::SelfSubjectReviewRest;
 use crate::registry::service::ServiceAllocators;
 use crate::registry::store::Store;
 use crate::registry::Rest;
@@ -87,6 +88,14 @@ pub fn create_kube_apiserver(
         group: "events.k8s.io",
         version: "v1",
         resources: vec![resource_handler(config, events_v1)],
+    });
+    let self_subject_reviews = SelfSubjectReviewRest {
+        store: generic_store(config, "authentication.k8s.io", "v1", "selfsubjectreviews"),
+    };
+    server.install_api_group(APIGroupInfo {
+        group: "authentication.k8s.io",
+        version: "v1",
+        resources: vec![resource_handler(config, Arc::new(self_subject_reviews))],
     });
     let storage = Arc::clone(&config.storage);
     server.add_health_check("etcd", move || {

@@ -334,7 +334,6 @@ impl ResourceHandler {
         self.track(None, &mut obj, &opts.field_manager, "");
         let created = self
             .rest
-            .store()
             .create(namespace, obj, &opts, &req.context.user)?;
         Ok(Self::with_warnings(
             self.object_response(req, 201, &created)?,
