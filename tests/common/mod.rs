@@ -22,6 +22,7 @@ pub struct TestServer {
     pub dir: PathBuf,
     pub kubeconfig: PathBuf,
     tls: Arc<rustls::ClientConfig>,
+    roots: Arc<rustls::RootCertStore>,
 }
 
 pub struct ClientResponse {
@@ -84,13 +85,8 @@ impl TestServer {
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&server.credentials.ca_pem) {
             roots.add(cert.unwrap()).unwrap();
         }
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let roots = Arc::new(roots);
+        let tls = client_config(&roots).with_no_client_auth();
         let t = TestServer {
             port: server.addr.port(),
             token: server.credentials.admin_token.clone(),
@@ -98,6 +94,7 @@ impl TestServer {
             server: Some(server),
             dir,
             tls: Arc::new(tls),
+            roots,
         };
         t.wait_ready();
         t
@@ -116,12 +113,42 @@ impl TestServer {
 
     /// A TLS connection to the server, as a plain blocking stream.
     pub fn connect(&self) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+        self.connect_with(&self.tls)
+    }
+
+    fn connect_with(
+        &self,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
         let tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let conn =
-            rustls::ClientConnection::new(Arc::clone(&self.tls), "localhost".try_into().unwrap())
+            rustls::ClientConnection::new(Arc::clone(tls), "localhost".try_into().unwrap())
                 .unwrap();
         rustls::StreamOwned::new(conn, tcp)
+    }
+
+    /// A request over a connection that presents `identity`'s client certificate. No bearer
+    /// token is added: the certificate is the credential.
+    pub fn request_with_cert(
+        &self,
+        identity: &ClientIdentity,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> ClientResponse {
+        let chain = rustls::pki_types::CertificateDer::pem_slice_iter(identity.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes())
+            .unwrap();
+        let tls = client_config(&self.roots)
+            .with_client_auth_cert(chain, key)
+            .unwrap();
+        let mut headers = headers.to_vec();
+        headers.push(("Authorization", ""));
+        self.request_over(&Arc::new(tls), method, path, &headers, body)
     }
 
     /// Sends `raw` bytes, closes our side (TLS close_notify, so a truncated request ends there),
@@ -143,7 +170,18 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> ClientResponse {
-        let mut s = self.connect();
+        self.request_over(&self.tls, method, path, headers, body)
+    }
+
+    fn request_over(
+        &self,
+        tls: &Arc<rustls::ClientConfig>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> ClientResponse {
+        let mut s = self.connect_with(tls);
         let mut head =
             format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
         if !headers
@@ -196,6 +234,63 @@ impl TestServer {
     /// Graceful shutdown, as SIGTERM would do it.
     pub fn stop(mut self) -> run::lifecycle::Outcome {
         self.server.take().unwrap().shutdown()
+    }
+}
+
+fn client_config(
+    roots: &Arc<rustls::RootCertStore>,
+) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(Arc::clone(roots))
+}
+
+/// A client certificate and its key, in PEM, as a kubeconfig or a TLS client takes them.
+pub struct ClientIdentity {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// A certificate authority for the tests: its certificate is written where a `--*-ca-file`
+/// flag will read it, and it signs client certificates.
+pub struct TestCa {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl TestCa {
+    pub fn new(path: &std::path::Path, name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::write(path, cert.pem()).unwrap();
+        TestCa { cert, key }
+    }
+
+    /// A client certificate for the user `cn`, in the group `group` (rcgen holds one value
+    /// per attribute type, so one Organization at most).
+    pub fn issue(&self, cn: &str, group: Option<&str>) -> ClientIdentity {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        if let Some(group) = group {
+            params
+                .distinguished_name
+                .push(rcgen::DnType::OrganizationName, group);
+        }
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
+        ClientIdentity {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
     }
 }
 
