@@ -1,0 +1,162 @@
+//! End to end with the real kubectl: a kubeconfig holding a client certificate signed by
+//! `--client-ca-file`, one holding a token, `--as`/`--as-group`, and no credentials at all,
+//! each asked `kubectl auth whoami`, which prints kube-apiserver's table.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{TestCa, TestServer};
+
+fn kubectl_path() -> PathBuf {
+    if let Ok(path) = std::env::var("KUBECTL") {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-venv/bin/kubectl");
+    assert!(
+        venv.exists(),
+        "kubectl not found: set KUBECTL or run .ci/test-all, which installs it into target/e2e-venv"
+    );
+    venv
+}
+
+fn kubectl(s: &TestServer, kubeconfig: &PathBuf, args: &[&str]) -> (bool, String) {
+    let out = Command::new(kubectl_path())
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .arg(format!("--cache-dir={}", s.dir.join("kube-cache").display()))
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A copy of the admin kubeconfig (same cluster, same CA) whose current user is `user`,
+/// with the credentials `kubectl config set-credentials` takes from `credentials`.
+fn kubeconfig_for(s: &TestServer, user: &str, credentials: &[&str]) -> PathBuf {
+    let path = s.dir.join(format!("{user}.kubeconfig"));
+    std::fs::copy(&s.kubeconfig, &path).unwrap();
+    let mut set = vec!["config", "set-credentials", user];
+    set.extend_from_slice(credentials);
+    for args in [set, vec!["config", "set-context", "--current", &format!("--user={user}")]] {
+        let (ok, text) = kubectl(s, &path, &args);
+        assert!(ok, "kubectl {args:?}: {text}");
+    }
+    path
+}
+
+/// `kubectl auth whoami`, its table with the column padding folded to one space.
+fn whoami(s: &TestServer, kubeconfig: &PathBuf, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["auth", "whoami"];
+    all.extend_from_slice(args);
+    let (ok, text) = kubectl(s, kubeconfig, &all);
+    assert!(ok, "kubectl auth whoami {args:?}: {text}");
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn kubectl_auth_whoami_for_each_way_in() {
+    let dir = std::env::temp_dir().join(format!("mini-apiserver-e2e-authn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = TestCa::new(&dir.join("client-ca.crt"), "client-ca");
+    let tokens = dir.join("tokens.csv");
+    std::fs::write(&tokens, "alice-token,alice,1001,\"dev,ops\"\n").unwrap();
+    let flags = [
+        format!("--client-ca-file={}", dir.join("client-ca.crt").display()),
+        format!("--token-auth-file={}", tokens.display()),
+        "--authorization-mode=AlwaysAllow".to_string(),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let s = TestServer::start("e2e-authn", &flags);
+
+    // A client certificate for jane in the group dev, embedded in her kubeconfig.
+    let jane = ca.issue("jane", Some("dev"));
+    std::fs::write(dir.join("jane.crt"), &jane.cert_pem).unwrap();
+    std::fs::write(dir.join("jane.key"), &jane.key_pem).unwrap();
+    let cert = format!("--client-certificate={}", dir.join("jane.crt").display());
+    let key = format!("--client-key={}", dir.join("jane.key").display());
+    let jane_config = kubeconfig_for(&s, "jane", &[&cert, &key, "--embed-certs"]);
+    let table = whoami(&s, &jane_config, &[]);
+    assert_eq!(
+        table[..3],
+        ["ATTRIBUTE VALUE", "Username jane", "Groups [dev system:authenticated]"],
+        "{table:?}"
+    );
+    assert!(
+        table[3].starts_with("Extra: authentication.kubernetes.io/credential-id [X509SHA256="),
+        "{table:?}"
+    );
+
+    let alice_config = kubeconfig_for(&s, "alice", &["--token=alice-token"]);
+    assert_eq!(
+        whoami(&s, &alice_config, &[]),
+        [
+            "ATTRIBUTE VALUE",
+            "Username alice",
+            "UID 1001",
+            "Groups [dev ops system:authenticated]"
+        ]
+    );
+
+    assert_eq!(
+        whoami(&s, &s.kubeconfig, &["--as=jane", "--as-group=dev", "--as-group=qa"]),
+        ["ATTRIBUTE VALUE", "Username jane", "Groups [dev qa system:authenticated]"]
+    );
+    // The certificate user works for ordinary commands too.
+    let (ok, text) = kubectl(&s, &jane_config, &["get", "ns", "default", "-o", "name"]);
+    assert!(ok && text.trim() == "namespace/default", "{text}");
+    s.stop();
+}
+
+#[test]
+fn kubectl_anonymous_and_refused_impersonation() {
+    let dir = std::env::temp_dir().join(format!("mini-apiserver-e2e-deny-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tokens = dir.join("tokens.csv");
+    std::fs::write(&tokens, "alice-token,alice,1001,dev\n").unwrap();
+    let token_flag = format!("--token-auth-file={}", tokens.display());
+    let s = TestServer::start("e2e-deny", &[&token_flag, "--authorization-mode=AlwaysDeny"]);
+
+    // A user kubectl can send no token or certificate for would be asked for a password at a
+    // terminal; given one, kubectl sends HTTP basic auth, which kube-apiserver no longer
+    // knows, so the request is anonymous. And the authorizer does not let system:anonymous ask.
+    let anonymous = kubeconfig_for(&s, "anonymous", &["--username=nobody", "--password=secret"]);
+    let (ok, text) = kubectl(&s, &anonymous, &["auth", "whoami"]);
+    assert!(!ok, "{text}");
+    // kubectl's own words for a 403 (or 404) from the review.
+    assert_eq!(
+        text.trim(),
+        "error: the selfsubjectreviews API is not enabled in the cluster or you do not have permission to call it"
+    );
+    let (ok, text) = kubectl(&s, &anonymous, &["get", "ns"]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.starts_with("Error from server (Forbidden): namespaces is forbidden: User \"system:anonymous\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope"),
+        "{text}"
+    );
+
+    let alice = kubeconfig_for(&s, "alice", &["--token=alice-token"]);
+    let (ok, text) = kubectl(&s, &alice, &["get", "ns", "--as=jane"]);
+    assert!(!ok, "{text}");
+    assert_eq!(
+        text.trim(),
+        "Error from server (Forbidden): users \"jane\" is forbidden: User \"alice\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope: Everything is forbidden."
+    );
+
+    // A token nobody issued: kubectl's wording for a 401.
+    let wrong = kubeconfig_for(&s, "wrong", &["--token=not-a-token"]);
+    let (ok, text) = kubectl(&s, &wrong, &["get", "ns"]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("error: You must be logged in to the server (Unauthorized)"),
+        "{text}"
+    );
+    s.stop();
+}
