@@ -1,5 +1,6 @@
 //! Chapter 3: the generic config. Builds it as `buildGenericConfig` does, then asks each part a
-//! question: who is this token, may they do this, what does admission say, what did storage do.
+//! question: who is this token or certificate, may they do this, what does admission say, what
+//! did storage do.
 //!
 //! Run: `cargo run --example ch03_generic_config`
 
@@ -10,14 +11,39 @@ use mini_apiserver::config::authentication::AuthResult;
 use mini_apiserver::config::build_generic_config;
 use mini_apiserver::http::Request;
 use mini_apiserver::server::filters::request_info::RequestInfo;
+use rcgen::{CertificateParams, DnType, IsCa, KeyPair};
+use rustls::pki_types::CertificateDer;
+
+/// A self-signed CA, as `openssl req -x509` would make one.
+fn ca(name: &str) -> (rcgen::Certificate, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    (params.self_signed(&key).unwrap(), key)
+}
+
+/// A client certificate for jane in the group dev, signed by `issuer`.
+fn client_cert(issuer: &rcgen::Certificate, issuer_key: &KeyPair) -> CertificateDer<'static> {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "jane");
+    params.distinguished_name.push(DnType::OrganizationName, "dev");
+    params.signed_by(&key, issuer, issuer_key).unwrap().der().clone()
+}
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("ch03-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let tokens = dir.join("tokens.csv");
     std::fs::write(&tokens, "alice-token,alice,1001,\"dev\"\n").unwrap();
+    // A client CA whose certificate the server trusts, and one it has never heard of.
+    let (client_ca, client_ca_key) = ca("client-ca");
+    std::fs::write(dir.join("client-ca.crt"), client_ca.pem()).unwrap();
+    let (stranger, stranger_key) = ca("stranger-ca");
     let args = [
         format!("--token-auth-file={}", tokens.display()),
+        format!("--client-ca-file={}", dir.join("client-ca.crt").display()),
         "--authorization-mode=AlwaysDeny".into(),
     ];
     let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
@@ -49,6 +75,21 @@ fn main() {
             AuthResult::Invalid => "401 Unauthorized".into(),
         };
         println!("  {:<22} -> {who}", header.unwrap_or("(no credentials)"));
+    }
+    for (what, issuer, issuer_key) in [
+        ("cert CN=jane O=dev", &client_ca, &client_ca_key),
+        ("cert of another CA", &stranger, &stranger_key),
+    ] {
+        // What the TLS layer hands over: the chain the client presented.
+        let req = Request {
+            peer_certificates: Some(Arc::new(vec![client_cert(issuer, issuer_key)])),
+            ..Default::default()
+        };
+        let who = match config.authenticator.authenticate(&req) {
+            AuthResult::User(u) => format!("{} {:?}", u.name, u.groups),
+            AuthResult::Invalid => "401 Unauthorized".into(),
+        };
+        println!("  {what:<22} -> {who}");
     }
 
     println!("authorization (--authorization-mode=AlwaysDeny):");
