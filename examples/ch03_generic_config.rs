@@ -28,8 +28,14 @@ fn client_cert(issuer: &rcgen::Certificate, issuer_key: &KeyPair) -> Certificate
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::new()).unwrap();
     params.distinguished_name.push(DnType::CommonName, "jane");
-    params.distinguished_name.push(DnType::OrganizationName, "dev");
-    params.signed_by(&key, issuer, issuer_key).unwrap().der().clone()
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "dev");
+    params
+        .signed_by(&key, issuer, issuer_key)
+        .unwrap()
+        .der()
+        .clone()
 }
 
 fn main() {

@@ -17,7 +17,10 @@ fn user_info(resp: &ClientResponse) -> Value {
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mini-apiserver-authn-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "mini-apiserver-authn-{}-{name}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -106,7 +109,10 @@ fn a_front_proxy_vouches_for_users_in_headers() {
     let proxy = proxy_ca.issue("front-proxy", None);
     let info = user_info(&s.request_with_cert(&proxy, "POST", WHOAMI, &asserted, Some(REVIEW)));
     assert_eq!(info["username"], "jane");
-    assert_eq!(info["groups"], json!(["dev", "ops", "system:authenticated"]));
+    assert_eq!(
+        info["groups"],
+        json!(["dev", "ops", "system:authenticated"])
+    );
     assert_eq!(info["extra"]["acme.com/project"], json!(["apollo"]));
 
     // A certificate of the proxy CA with a name not in --requestheader-allowed-names.
@@ -154,8 +160,15 @@ fn token_file(name: &str) -> String {
 #[test]
 fn impersonation_is_authorized_with_the_impersonate_verb() {
     let tokens = token_file("impersonation-deny");
-    let s = TestServer::start("impersonation-deny", &[&tokens, "--authorization-mode=AlwaysDeny"]);
-    let as_jane = [JSON, ("Impersonate-User", "jane"), ("Impersonate-Group", "dev")];
+    let s = TestServer::start(
+        "impersonation-deny",
+        &[&tokens, "--authorization-mode=AlwaysDeny"],
+    );
+    let as_jane = [
+        JSON,
+        ("Impersonate-User", "jane"),
+        ("Impersonate-Group", "dev"),
+    ];
 
     // The admin (system:masters) may impersonate; the request then runs as jane, whom
     // AlwaysDeny refuses: the 403 names her, not the admin.
@@ -175,11 +188,17 @@ fn impersonation_is_authorized_with_the_impersonate_verb() {
     let info = user_info(&s.request("POST", WHOAMI, &as_master, Some(REVIEW)));
     assert_eq!(info["username"], "jane");
     assert_eq!(info["uid"], "42");
-    assert_eq!(info["groups"], json!(["system:masters", "system:authenticated"]));
+    assert_eq!(
+        info["groups"],
+        json!(["system:masters", "system:authenticated"])
+    );
     assert_eq!(info["extra"]["scopes"], json!(["view"]));
 
     // A token user may not: the first check (the user) is refused, worded as kube words it.
-    let alice = [("Authorization", "Bearer alice-token"), ("Impersonate-User", "jane")];
+    let alice = [
+        ("Authorization", "Bearer alice-token"),
+        ("Impersonate-User", "jane"),
+    ];
     let refused = s.request("GET", "/api/v1/namespaces", &alice, None);
     assert_eq!(refused.status, 403);
     let body = refused.json();
@@ -190,7 +209,12 @@ fn impersonation_is_authorized_with_the_impersonate_verb() {
     assert_eq!(body["details"], json!({"name": "jane", "kind": "users"}));
 
     // Groups without a user are refused before any check.
-    let no_user = s.request("GET", "/api/v1/namespaces", &[("Impersonate-Group", "dev")], None);
+    let no_user = s.request(
+        "GET",
+        "/api/v1/namespaces",
+        &[("Impersonate-Group", "dev")],
+        None,
+    );
     assert_eq!(no_user.status, 500);
     s.stop();
 }
@@ -198,7 +222,10 @@ fn impersonation_is_authorized_with_the_impersonate_verb() {
 #[test]
 fn token_users_impersonate_when_the_authorizer_allows() {
     let tokens = token_file("impersonation-allow");
-    let s = TestServer::start("impersonation-allow", &[&tokens, "--authorization-mode=AlwaysAllow"]);
+    let s = TestServer::start(
+        "impersonation-allow",
+        &[&tokens, "--authorization-mode=AlwaysAllow"],
+    );
     let headers = [
         JSON,
         ("Authorization", "Bearer alice-token"),
@@ -208,13 +235,20 @@ fn token_users_impersonate_when_the_authorizer_allows() {
     assert_eq!(info["username"], "system:serviceaccount:demo:robot");
     assert_eq!(
         info["groups"],
-        json!(["system:serviceaccounts", "system:serviceaccounts:demo", "system:authenticated"])
+        json!([
+            "system:serviceaccounts",
+            "system:serviceaccounts:demo",
+            "system:authenticated"
+        ])
     );
     // Without impersonation, alice is alice, with her uid and groups from the file.
     let me = [JSON, ("Authorization", "Bearer alice-token")];
     let info = user_info(&s.request("POST", WHOAMI, &me, Some(REVIEW)));
     assert_eq!(info["uid"], "1001");
-    assert_eq!(info["groups"], json!(["dev", "ops", "system:authenticated"]));
+    assert_eq!(
+        info["groups"],
+        json!(["dev", "ops", "system:authenticated"])
+    );
     s.stop();
 }
 
@@ -231,9 +265,14 @@ fn unreadable_authentication_files_stop_the_start() {
         Err(e) => e.0,
         Ok(_) => panic!("missing files accepted"),
     };
-    for flag in ["--client-ca-file", "--requestheader-client-ca-file", "--token-auth-file"] {
+    for flag in [
+        "--client-ca-file",
+        "--requestheader-client-ca-file",
+        "--token-auth-file",
+    ] {
         assert!(
-            err.iter().any(|e| e.starts_with(&format!("{flag} {}", missing.display()))),
+            err.iter()
+                .any(|e| e.starts_with(&format!("{flag} {}", missing.display()))),
             "{err:?}"
         );
     }

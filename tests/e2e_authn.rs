@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{TestCa, TestServer};
@@ -21,10 +21,13 @@ fn kubectl_path() -> PathBuf {
     venv
 }
 
-fn kubectl(s: &TestServer, kubeconfig: &PathBuf, args: &[&str]) -> (bool, String) {
+fn kubectl(s: &TestServer, kubeconfig: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(kubectl_path())
         .arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .arg(format!("--cache-dir={}", s.dir.join("kube-cache").display()))
+        .arg(format!(
+            "--cache-dir={}",
+            s.dir.join("kube-cache").display()
+        ))
         .args(args)
         .output()
         .expect("kubectl runs");
@@ -43,7 +46,15 @@ fn kubeconfig_for(s: &TestServer, user: &str, credentials: &[&str]) -> PathBuf {
     std::fs::copy(&s.kubeconfig, &path).unwrap();
     let mut set = vec!["config", "set-credentials", user];
     set.extend_from_slice(credentials);
-    for args in [set, vec!["config", "set-context", "--current", &format!("--user={user}")]] {
+    for args in [
+        set,
+        vec![
+            "config",
+            "set-context",
+            "--current",
+            &format!("--user={user}"),
+        ],
+    ] {
         let (ok, text) = kubectl(s, &path, &args);
         assert!(ok, "kubectl {args:?}: {text}");
     }
@@ -51,7 +62,7 @@ fn kubeconfig_for(s: &TestServer, user: &str, credentials: &[&str]) -> PathBuf {
 }
 
 /// `kubectl auth whoami`, its table with the column padding folded to one space.
-fn whoami(s: &TestServer, kubeconfig: &PathBuf, args: &[&str]) -> Vec<String> {
+fn whoami(s: &TestServer, kubeconfig: &Path, args: &[&str]) -> Vec<String> {
     let mut all = vec!["auth", "whoami"];
     all.extend_from_slice(args);
     let (ok, text) = kubectl(s, kubeconfig, &all);
@@ -86,7 +97,11 @@ fn kubectl_auth_whoami_for_each_way_in() {
     let table = whoami(&s, &jane_config, &[]);
     assert_eq!(
         table[..3],
-        ["ATTRIBUTE VALUE", "Username jane", "Groups [dev system:authenticated]"],
+        [
+            "ATTRIBUTE VALUE",
+            "Username jane",
+            "Groups [dev system:authenticated]"
+        ],
         "{table:?}"
     );
     assert!(
@@ -106,8 +121,16 @@ fn kubectl_auth_whoami_for_each_way_in() {
     );
 
     assert_eq!(
-        whoami(&s, &s.kubeconfig, &["--as=jane", "--as-group=dev", "--as-group=qa"]),
-        ["ATTRIBUTE VALUE", "Username jane", "Groups [dev qa system:authenticated]"]
+        whoami(
+            &s,
+            &s.kubeconfig,
+            &["--as=jane", "--as-group=dev", "--as-group=qa"]
+        ),
+        [
+            "ATTRIBUTE VALUE",
+            "Username jane",
+            "Groups [dev qa system:authenticated]"
+        ]
     );
     // The certificate user works for ordinary commands too.
     let (ok, text) = kubectl(&s, &jane_config, &["get", "ns", "default", "-o", "name"]);
@@ -122,7 +145,10 @@ fn kubectl_anonymous_and_refused_impersonation() {
     let tokens = dir.join("tokens.csv");
     std::fs::write(&tokens, "alice-token,alice,1001,dev\n").unwrap();
     let token_flag = format!("--token-auth-file={}", tokens.display());
-    let s = TestServer::start("e2e-deny", &[&token_flag, "--authorization-mode=AlwaysDeny"]);
+    let s = TestServer::start(
+        "e2e-deny",
+        &[&token_flag, "--authorization-mode=AlwaysDeny"],
+    );
 
     // A user kubectl can send no token or certificate for would be asked for a password at a
     // terminal; given one, kubectl sends HTTP basic auth, which kube-apiserver no longer

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::scheme::meta::StatusCause;
-use crate::scheme::schema::{
-    field, Struct, Type, METADATA_DOC, OBJECT_META, STRING_LIST,
-};
+use crate::scheme::schema::{field, Struct, Type, METADATA_DOC, OBJECT_META, STRING_LIST};
 use crate::scheme::{ResourceDef, Scheme, Strategy, TableColumn};
 
 pub const GROUP: &str = "authentication.k8s.io";
@@ -20,9 +18,24 @@ pub static USER_INFO: Struct = Struct {
     name: "io.k8s.api.authentication.v1.UserInfo",
     description: "The information about a user that the authenticators found.",
     fields: &[
-        field(1, "username", Type::String, "The name that identifies this user among all active users."),
-        field(2, "uid", Type::String, "A unique value that identifies this user across time."),
-        field(3, "groups", STRING_LIST, "The names of the groups this user is a part of."),
+        field(
+            1,
+            "username",
+            Type::String,
+            "The name that identifies this user among all active users.",
+        ),
+        field(
+            2,
+            "uid",
+            Type::String,
+            "A unique value that identifies this user across time.",
+        ),
+        field(
+            3,
+            "groups",
+            STRING_LIST,
+            "The names of the groups this user is a part of.",
+        ),
         field(
             4,
             "extra",

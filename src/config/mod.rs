@@ -108,7 +108,8 @@ pub fn build_generic_config(
     };
 
     // 2. Authentication: front proxy, client certificates, tokens, then anonymous.
-    let authenticator = authentication::new_authenticator(authentication_config(opts, admin_token))?;
+    let authenticator =
+        authentication::new_authenticator(authentication_config(opts, admin_token))?;
 
     // 3. Authorization: the modes, in the order given.
     let modes = opts

@@ -96,7 +96,10 @@ fn secure_serving(
     let a = &opts.authentication;
     let client_cas: Vec<(&str, &std::path::Path)> = [
         ("--client-ca-file", &a.client_ca_file),
-        ("--requestheader-client-ca-file", &a.request_header.client_ca_file),
+        (
+            "--requestheader-client-ca-file",
+            &a.request_header.client_ca_file,
+        ),
     ]
     .into_iter()
     .filter_map(|(flag, file)| file.as_deref().map(|path| (flag, path)))

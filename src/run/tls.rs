@@ -626,10 +626,14 @@ mod tests {
         fs::write(&garbage, "not PEM at all").unwrap();
         let missing = dir.0.join("missing.crt");
 
-        let err = server_config(&missing, &certs.serving_key, &[]).err().unwrap();
+        let err = server_config(&missing, &certs.serving_key, &[])
+            .err()
+            .unwrap();
         assert!(err.starts_with("--tls-cert-file "), "{err}");
         assert!(err.contains("missing.crt"), "{err}");
-        let err = server_config(&garbage, &certs.serving_key, &[]).err().unwrap();
+        let err = server_config(&garbage, &certs.serving_key, &[])
+            .err()
+            .unwrap();
         assert_eq!(
             err,
             format!(
@@ -637,7 +641,9 @@ mod tests {
                 garbage.display()
             )
         );
-        let err = server_config(&certs.serving_cert, &garbage, &[]).err().unwrap();
+        let err = server_config(&certs.serving_cert, &garbage, &[])
+            .err()
+            .unwrap();
         assert_eq!(
             err,
             format!(

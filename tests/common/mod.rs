@@ -122,9 +122,8 @@ impl TestServer {
     ) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
         let tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let conn =
-            rustls::ClientConnection::new(Arc::clone(tls), "localhost".try_into().unwrap())
-                .unwrap();
+        let conn = rustls::ClientConnection::new(Arc::clone(tls), "localhost".try_into().unwrap())
+            .unwrap();
         rustls::StreamOwned::new(conn, tcp)
     }
 
@@ -141,8 +140,8 @@ impl TestServer {
         let chain = rustls::pki_types::CertificateDer::pem_slice_iter(identity.cert_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
-        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes())
-            .unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).unwrap();
         let tls = client_config(&self.roots)
             .with_client_auth_cert(chain, key)
             .unwrap();
@@ -279,7 +278,9 @@ impl TestCa {
     pub fn issue(&self, cn: &str, group: Option<&str>) -> ClientIdentity {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
-        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
         if let Some(group) = group {
             params
                 .distinguished_name

@@ -77,7 +77,9 @@ pub fn new_authenticator(config: AuthenticationConfig) -> Result<Authenticator, 
     let mut clear_headers = Vec::new();
     if let Some(rh) = config.request_header {
         clear_headers = rh.header_names();
-        authenticators.push(Box::new(requestheader::RequestHeaderAuthenticator::new(rh)?));
+        authenticators.push(Box::new(requestheader::RequestHeaderAuthenticator::new(
+            rh,
+        )?));
     }
     if let Some(ca) = config.client_ca_file {
         let verifier = x509::CaVerifier::from_file(ca, "--client-ca-file")?;

@@ -87,7 +87,11 @@ impl RequestAuthenticator for RequestHeaderAuthenticator {
             .config
             .group_headers
             .iter()
-            .flat_map(|g| req.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(g)))
+            .flat_map(|g| {
+                req.headers
+                    .iter()
+                    .filter(move |(n, _)| n.eq_ignore_ascii_case(g))
+            })
             .map(|(_, v)| v.clone())
             .filter(|v| !v.is_empty())
             .collect();
@@ -120,7 +124,9 @@ pub fn unescape_extra_key(key: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(byte) => out.push(byte),
                 None => return key.to_string(),
@@ -218,7 +224,8 @@ mod tests {
         let auth = RequestHeaderAuthenticator::new(config(&dir, &[])).unwrap();
         let mut req = request(Some(client_cert(&proxy_ca, "whoever", None)));
         assert_eq!(auth.authenticate(&req).unwrap().unwrap().name, "jane");
-        req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("x-remote-user"));
+        req.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("x-remote-user"));
         assert_eq!(auth.authenticate(&req), Ok(None));
     }
 }

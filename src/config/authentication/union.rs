@@ -49,7 +49,10 @@ impl Authenticator {
             }
         }
         if !errors.is_empty() {
-            log::info!("Unable to authenticate the request: [{}]", errors.join(", "));
+            log::info!(
+                "Unable to authenticate the request: [{}]",
+                errors.join(", ")
+            );
             return AuthResult::Invalid;
         }
         if self.anonymous {
@@ -69,10 +72,13 @@ impl Authenticator {
     pub fn clear_credentials(&self, req: &mut Request) {
         req.headers.retain(|(name, _)| {
             !name.eq_ignore_ascii_case("authorization")
-                && !self.proxy_headers.iter().any(|h| match h.strip_suffix('*') {
-                    Some(prefix) => strip_prefix_ignore_case(name, prefix).is_some(),
-                    None => name.eq_ignore_ascii_case(h),
-                })
+                && !self
+                    .proxy_headers
+                    .iter()
+                    .any(|h| match h.strip_suffix('*') {
+                        Some(prefix) => strip_prefix_ignore_case(name, prefix).is_some(),
+                        None => name.eq_ignore_ascii_case(h),
+                    })
         });
     }
 }
@@ -132,17 +138,33 @@ mod tests {
     #[test]
     fn first_user_wins_errors_do_not_stop_the_others() {
         let req = Request::default();
-        let u = union(vec![Err("bad cert".into()), Ok(None), Ok(user("jane")), Ok(user("bob"))], true);
+        let u = union(
+            vec![
+                Err("bad cert".into()),
+                Ok(None),
+                Ok(user("jane")),
+                Ok(user("bob")),
+            ],
+            true,
+        );
         assert_eq!(
             name(u.authenticate(&req)),
-            Some(("jane".into(), vec!["dev".into(), AUTHENTICATED_GROUP.into()]))
+            Some((
+                "jane".into(),
+                vec!["dev".into(), AUTHENTICATED_GROUP.into()]
+            ))
         );
     }
 
     #[test]
     fn errors_without_a_user_are_401_even_with_anonymous() {
         let req = Request::default();
-        assert_eq!(name(union(vec![Ok(None), Err("invalid bearer token".into())], true).authenticate(&req)), None);
+        assert_eq!(
+            name(
+                union(vec![Ok(None), Err("invalid bearer token".into())], true).authenticate(&req)
+            ),
+            None
+        );
         assert_eq!(
             name(union(vec![Ok(None)], true).authenticate(&req)),
             Some((ANONYMOUS_USER.into(), vec![UNAUTHENTICATED_GROUP.into()]))
@@ -154,9 +176,15 @@ mod tests {
     fn the_group_adder_respects_groups_already_there() {
         let mut u = user("jane").unwrap();
         u.groups = vec![UNAUTHENTICATED_GROUP.into()];
-        assert_eq!(with_authenticated_group(u.clone()).groups, [UNAUTHENTICATED_GROUP]);
+        assert_eq!(
+            with_authenticated_group(u.clone()).groups,
+            [UNAUTHENTICATED_GROUP]
+        );
         u.groups = vec![AUTHENTICATED_GROUP.into(), "dev".into()];
-        assert_eq!(with_authenticated_group(u).groups, [AUTHENTICATED_GROUP, "dev"]);
+        assert_eq!(
+            with_authenticated_group(u).groups,
+            [AUTHENTICATED_GROUP, "dev"]
+        );
     }
 
     #[test]

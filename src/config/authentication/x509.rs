@@ -33,10 +33,12 @@ impl CaVerifier {
                 .add(cert)
                 .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
         }
-        let verifier =
-            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), crate::run::tls::provider())
-                .build()
-                .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+        let verifier = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            crate::run::tls::provider(),
+        )
+        .build()
+        .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
         Ok(CaVerifier { verifier })
     }
 
@@ -76,9 +78,7 @@ impl RequestAuthenticator for X509Authenticator {
 /// the groups, the UID attribute (OID 1.3.6.1.4.1.57683.2) the uid, and the SHA-256 of the
 /// certificate becomes the credential id an audit log can tell certificates apart by. A
 /// certificate without a CommonName names nobody: no opinion.
-pub fn common_name_user_conversion(
-    cert: &CertificateDer<'_>,
-) -> Result<Option<UserInfo>, String> {
+pub fn common_name_user_conversion(cert: &CertificateDer<'_>) -> Result<Option<UserInfo>, String> {
     let subject = Subject::parse(cert).ok_or("the client certificate's subject cannot be read")?;
     if subject.common_name.is_empty() {
         return Ok(None);
@@ -194,7 +194,7 @@ fn directory_string(tag: u8, value: &[u8]) -> Option<String> {
         // UTF8String, PrintableString, IA5String, and T61String, which in practice holds ASCII.
         0x0c | 0x13 | 0x16 | 0x14 => String::from_utf8(value.to_vec()).ok(),
         // BMPString: UTF-16, big-endian.
-        0x1e if value.len() % 2 == 0 => {
+        0x1e if value.len().is_multiple_of(2) => {
             let units: Vec<u16> = value
                 .chunks(2)
                 .map(|c| u16::from_be_bytes([c[0], c[1]]))
@@ -374,7 +374,10 @@ mod tests {
             .authenticate(&req(client_cert(&ours, "jane", Some("dev"))))
             .unwrap()
             .unwrap();
-        assert_eq!((user.name.as_str(), user.groups.as_slice()), ("jane", &["dev".to_string()][..]));
+        assert_eq!(
+            (user.name.as_str(), user.groups.as_slice()),
+            ("jane", &["dev".to_string()][..])
+        );
         let err = auth
             .authenticate(&req(client_cert(&theirs, "jane", Some("dev"))))
             .unwrap_err();

@@ -332,9 +332,7 @@ impl ResourceHandler {
         let opts = self.write_options(req)?;
         let (mut obj, warnings) = self.decode_body(req, &opts)?;
         self.track(None, &mut obj, &opts.field_manager, "");
-        let created = self
-            .rest
-            .create(namespace, obj, &opts, &req.context.user)?;
+        let created = self.rest.create(namespace, obj, &opts, &req.context.user)?;
         Ok(Self::with_warnings(
             self.object_response(req, 201, &created)?,
             warnings,

@@ -177,7 +177,8 @@ impl Handler for WithImpersonation {
         log::debug!("{:?} is impersonating {:?}", requestor.name, user.name);
         req.context.impersonated_user = Some(user.clone());
         req.context.user = user;
-        req.headers.retain(|(name, _)| !is_impersonation_header(name));
+        req.headers
+            .retain(|(name, _)| !is_impersonation_header(name));
         self.next.serve(req)
     }
     // ANCHOR_END: with_impersonation
@@ -198,9 +199,13 @@ fn add_implied_group(user: &mut UserInfo) {
 }
 
 pub fn is_impersonation_header(name: &str) -> bool {
-    [IMPERSONATE_USER_HEADER, IMPERSONATE_UID_HEADER, IMPERSONATE_GROUP_HEADER]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    [
+        IMPERSONATE_USER_HEADER,
+        IMPERSONATE_UID_HEADER,
+        IMPERSONATE_GROUP_HEADER,
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
         || strip_prefix_ignore_case(name, IMPERSONATE_USER_EXTRA_HEADER_PREFIX).is_some()
 }
 
@@ -266,10 +271,12 @@ mod tests {
                 Uid("42".into()),
             ]
         );
-        let err = build_impersonation_requests(&request(&[("Impersonate-Group", "dev")]))
-            .unwrap_err();
+        let err =
+            build_impersonation_requests(&request(&[("Impersonate-Group", "dev")])).unwrap_err();
         assert!(err.ends_with("without impersonating a user"), "{err}");
-        assert!(build_impersonation_requests(&request(&[])).unwrap().is_empty());
+        assert!(build_impersonation_requests(&request(&[]))
+            .unwrap()
+            .is_empty());
         // Not a service account name: too few or too many parts.
         let user = build_impersonation_requests(&request(&[(
             "Impersonate-User",
@@ -294,14 +301,23 @@ mod tests {
                 extra.subresource.as_str(),
                 extra.name.as_str()
             ),
-            ("impersonate", "authentication.k8s.io", "userextras", "scopes", "view")
+            (
+                "impersonate",
+                "authentication.k8s.io",
+                "userextras",
+                "scopes",
+                "view"
+            )
         );
         let sa = ImpersonationRequest::ServiceAccount {
             namespace: "demo".into(),
             name: "robot".into(),
         }
         .attributes();
-        assert_eq!((sa.namespace.as_str(), sa.resource.as_str()), ("demo", "serviceaccounts"));
+        assert_eq!(
+            (sa.namespace.as_str(), sa.resource.as_str()),
+            ("demo", "serviceaccounts")
+        );
     }
 
     struct Echo;
@@ -322,7 +338,8 @@ mod tests {
             next: Arc::new(Echo),
         };
         let mut req = request(headers);
-        req.headers.push(("Accept".into(), "application/json".into()));
+        req.headers
+            .push(("Accept".into(), "application/json".into()));
         req.context.user = UserInfo {
             name: "bob".into(),
             groups: caller.iter().map(|g| g.to_string()).collect(),
@@ -349,7 +366,10 @@ mod tests {
         );
         assert_eq!(status, 200);
         assert_eq!(body["name"], "jane");
-        assert_eq!(body["groups"], serde_json::json!(["dev", AUTHENTICATED_GROUP]));
+        assert_eq!(
+            body["groups"],
+            serde_json::json!(["dev", AUTHENTICATED_GROUP])
+        );
         assert_eq!(body["extra"]["scopes"], serde_json::json!(["view"]));
         assert_eq!(body["headers"], serde_json::json!(["Accept"]));
 
@@ -360,9 +380,17 @@ mod tests {
         );
         assert_eq!(
             body["groups"],
-            serde_json::json!(["system:serviceaccounts", "system:serviceaccounts:demo", AUTHENTICATED_GROUP])
+            serde_json::json!([
+                "system:serviceaccounts",
+                "system:serviceaccounts:demo",
+                AUTHENTICATED_GROUP
+            ])
         );
-        let (_, body) = serve(Mode::AlwaysAllow, &[], &[("Impersonate-User", ANONYMOUS_USER)]);
+        let (_, body) = serve(
+            Mode::AlwaysAllow,
+            &[],
+            &[("Impersonate-User", ANONYMOUS_USER)],
+        );
         assert_eq!(body["groups"], serde_json::json!([UNAUTHENTICATED_GROUP]));
     }
 
@@ -375,10 +403,17 @@ mod tests {
             "users \"jane\" is forbidden: User \"bob\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope: Everything is forbidden."
         );
         assert_eq!(body["details"]["kind"], "users");
-        let (status, _) = serve(Mode::AlwaysDeny, &["system:masters"], &[("Impersonate-User", "jane")]);
+        let (status, _) = serve(
+            Mode::AlwaysDeny,
+            &["system:masters"],
+            &[("Impersonate-User", "jane")],
+        );
         assert_eq!(status, 200);
         let (status, body) = serve(Mode::AlwaysAllow, &[], &[("Impersonate-Uid", "42")]);
         assert_eq!(status, 500);
-        assert!(body["message"].as_str().unwrap().starts_with("Internal Server Error: \"/api/v1/namespaces\": requested"));
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Internal Server Error: \"/api/v1/namespaces\": requested"));
     }
 }
