@@ -385,6 +385,7 @@ fn discovery_walks_the_three_servers() {
             "apiregistration.k8s.io",
             "apiextensions.k8s.io",
             "apps",
+            "authentication.k8s.io",
             "events.k8s.io"
         ]
     );
@@ -409,6 +410,7 @@ fn discovery_walks_the_three_servers() {
             "v1.apiextensions.k8s.io",
             "v1.apiregistration.k8s.io",
             "v1.apps",
+            "v1.authentication.k8s.io",
             "v1.events.k8s.io"
         ]
     );
@@ -447,6 +449,7 @@ fn discovery_walks_the_three_servers() {
             "apiregistration.k8s.io",
             "apiextensions.k8s.io",
             "apps",
+            "authentication.k8s.io",
             "events.k8s.io"
         ]
     );

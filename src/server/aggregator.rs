@@ -28,7 +28,6 @@ use crate::scheme::Scheme;
 fn priority(group: &str) -> i64 {
     match group {
         "" | "apiregistration.k8s.io" => 18000,
-        "authentication.k8s.io" => 17700,
         "apiextensions.k8s.io" => 16700,
         _ => 1000,
     }
