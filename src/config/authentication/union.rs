@@ -36,7 +36,7 @@ impl Authenticator {
 
     // ANCHOR: union_authenticate
     /// The first authenticator that knows the user wins. An error does not stop the others
-    /// (a proxy's certificate fails the client-CA check and still passes the proxy's), but if
+    /// (a user's certificate fails the front-proxy check and then passes x509's), but if
     /// nobody knows the user, any error makes it a 401: only a request that brought no
     /// credentials at all is anonymous.
     pub fn authenticate(&self, req: &Request) -> AuthResult {
