@@ -1,6 +1,6 @@
-//! End to end with the real kubectl: a kubeconfig holding a client certificate signed by
-//! `--client-ca-file`, one holding a token, `--as`/`--as-group`, and no credentials at all,
-//! each asked `kubectl auth whoami`, which prints kube-apiserver's table.
+//! End to end with the real kubectl (and once the Python client): a kubeconfig holding a client
+//! certificate signed by `--client-ca-file`, one holding a token, `--as`/`--as-group`, and no
+//! credentials at all, each asked `kubectl auth whoami`, which prints kube-apiserver's table.
 
 mod common;
 
@@ -9,20 +9,24 @@ use std::process::Command;
 
 use common::{TestCa, TestServer};
 
-fn kubectl_path() -> PathBuf {
-    if let Ok(path) = std::env::var("KUBECTL") {
+/// A tool from the e2e virtualenv (as in `e2e_clients.rs`). Missing tools fail the test: run
+/// `.ci/test-all`, which installs them.
+fn tool(env: &str, name: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
         return PathBuf::from(path);
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-venv/bin/kubectl");
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/e2e-venv/bin")
+        .join(name);
     assert!(
         venv.exists(),
-        "kubectl not found: set KUBECTL or run .ci/test-all, which installs it into target/e2e-venv"
+        "{name} not found: set {env} or run .ci/test-all, which installs it into target/e2e-venv"
     );
     venv
 }
 
 fn kubectl(s: &TestServer, kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(kubectl_path())
+    let out = Command::new(tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", kubeconfig.display()))
         .arg(format!(
             "--cache-dir={}",
@@ -135,6 +139,32 @@ fn kubectl_auth_whoami_for_each_way_in() {
     // The certificate user works for ordinary commands too.
     let (ok, text) = kubectl(&s, &jane_config, &["get", "ns", "default", "-o", "name"]);
     assert!(ok && text.trim() == "namespace/default", "{text}");
+
+    // The Python client with the same kubeconfig: its own TLS stack presents the certificate.
+    let script = r#"
+import sys
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+review = client.AuthenticationV1Api().create_self_subject_review(
+    {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+info = review.status.user_info
+assert info.username == "jane", info
+assert info.groups == ["dev", "system:authenticated"], info.groups
+print("python whoami ok")
+"#;
+    let out = Command::new(tool("PYTHON", "python3"))
+        .args(["-c", script, jane_config.to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("python whoami ok"),
+        "{text}"
+    );
     s.stop();
 }
 
