@@ -5,6 +5,8 @@
 //!   Event, Pod, Service.
 //! - [`apps`]: `apps/v1` Deployment (and the `autoscaling/v1` Scale of its `/scale`).
 //! - [`events`]: `events.k8s.io/v1` Event, a second view of core/v1 events.
+//! - [`authorization`]: `authorization.k8s.io/v1` access reviews, answered and never stored.
+//! - [`rbac`]: `rbac.authorization.k8s.io/v1` Role, ClusterRole and their bindings.
 //! - [`apiextensions`]: `apiextensions.k8s.io/v1` CustomResourceDefinition.
 //! - [`apiregistration`]: `apiregistration.k8s.io/v1` APIService.
 //! - [`authentication`]: `authentication.k8s.io/v1` SelfSubjectReview.
@@ -14,8 +16,10 @@ pub mod apiextensions;
 pub mod apiregistration;
 pub mod apps;
 pub mod authentication;
+pub mod authorization;
 pub mod core;
 pub mod events;
+pub mod rbac;
 pub mod validation;
 
 use std::time::SystemTime;
@@ -56,6 +60,8 @@ pub fn new_scheme() -> crate::scheme::Scheme {
     core::add_to_scheme(&mut scheme);
     apps::add_to_scheme(&mut scheme);
     events::add_to_scheme(&mut scheme);
+    authorization::add_to_scheme(&mut scheme);
+    rbac::add_to_scheme(&mut scheme);
     apiextensions::add_to_scheme(&mut scheme);
     apiregistration::add_to_scheme(&mut scheme);
     authentication::add_to_scheme(&mut scheme);

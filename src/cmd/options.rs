@@ -68,6 +68,8 @@ pub struct RequestHeaderAuthenticationOptions {
 
 pub struct AuthorizationOptions {
     pub modes: Vec<String>,
+    /// `--authorization-policy-file`: the ABAC policies, one per line.
+    pub policy_file: Option<PathBuf>,
 }
 
 pub struct AdmissionOptions {
@@ -104,7 +106,7 @@ impl std::ops::Deref for CompletedOptions {
 }
 
 pub const STORAGE_BACKENDS: &[&str] = &["embedded", "etcd3"];
-pub const AUTHORIZATION_MODES: &[&str] = &["AlwaysAllow", "AlwaysDeny"];
+pub use crate::config::authorization::MODES as AUTHORIZATION_MODES;
 pub use crate::config::admission::ORDERED_PLUGINS as ADMISSION_PLUGINS;
 
 /// Comma lists that may also be repeated: `--x=a,b --x=c` is `[a, b, c]`.
@@ -172,7 +174,8 @@ impl ServerRunOptions {
                 request_header: RequestHeaderAuthenticationOptions::default(),
             },
             authorization: AuthorizationOptions {
-                modes: vec!["AlwaysAllow".into()],
+                modes: vec!["RBAC".into()],
+                policy_file: None,
             },
             admission: AdmissionOptions {
                 enable_plugins: Vec::new(),
@@ -281,6 +284,14 @@ impl CompletedOptions {
                     AUTHORIZATION_MODES.join(", ")
                 ));
             }
+        }
+        let z = &self.authorization;
+        let abac = z.modes.iter().any(|m| m == "ABAC");
+        if abac && z.policy_file.is_none() {
+            errs.push("authorization-mode ABAC's authorization policy file not passed".into());
+        }
+        if !abac && z.policy_file.is_some() {
+            errs.push("cannot specify --authorization-policy-file without mode ABAC".into());
         }
         let a = &self.admission;
         for (flag, list) in [
@@ -499,12 +510,16 @@ impl AuthenticationOptions {
 impl AuthorizationOptions {
     fn add_flags(&self, fss: &mut NamedFlagSets) {
         let fs = fss.flag_set("authorization");
-        fs.add("authorization-mode", "strings", format!("[{}]", self.modes.join(",")), "Ordered list of plug-ins to do authorization on secure port. Comma-delimited list of: AlwaysAllow,AlwaysDeny.", |o, v| {
+        fs.add("authorization-mode", "strings", format!("[{}]", self.modes.join(",")), "Ordered list of plug-ins to do authorization on secure port. Comma-delimited list of: AlwaysAllow,AlwaysDeny,ABAC,RBAC.", |o, v| {
             // The first use of the flag replaces the default; later uses append.
-            if o.authorization.modes == ["AlwaysAllow"] {
+            if o.authorization.modes == ["RBAC"] {
                 o.authorization.modes.clear();
             }
             push_list(&mut o.authorization.modes, v);
+            Ok(())
+        });
+        fs.add("authorization-policy-file", "string", "", "File with authorization policy in json line by line format, used with --authorization-mode=ABAC, on the secure port.", |o, v| {
+            o.authorization.policy_file = Some(v.into());
             Ok(())
         });
     }

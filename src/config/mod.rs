@@ -5,7 +5,8 @@
 //! server of the chain is built from this one config.
 //!
 //! - [`authentication`]: front proxy, client certificates, token file, admin token, anonymous.
-//! - [`authorization`]: AlwaysAllow / AlwaysDeny behind the privileged-group rule.
+//! - [`authorization`]: the union of AlwaysAllow, AlwaysDeny, ABAC and RBAC behind the
+//!   privileged-group rule.
 //! - [`admission`]: the plugin chain.
 
 pub mod admission;
@@ -24,7 +25,7 @@ use crate::storage::Storage;
 use admission::AdmissionChain;
 use authentication::requestheader::RequestHeaderConfig;
 use authentication::{Authenticator, UserInfo, MASTERS_GROUP};
-use authorization::{Authorizer, Mode};
+use authorization::Authorizer;
 
 /// `genericapiserver.Config`: what every `GenericAPIServer` of the chain shares.
 pub struct Config {
@@ -112,15 +113,12 @@ pub fn build_generic_config(
         authentication::new_authenticator(authentication_config(opts, admin_token))?;
 
     // 3. Authorization: the modes, in the order given.
-    let modes = opts
-        .authorization
-        .modes
-        .iter()
-        .map(|m| {
-            Mode::parse(m).ok_or_else(|| format!("--authorization-mode {m:?} is not supported"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let authorizer = Authorizer::new(modes);
+    let authorizer = authorization::new_authorizer(
+        &opts.authorization.modes,
+        opts.authorization.policy_file.as_deref(),
+        &storage,
+        &opts.etcd.etcd_prefix,
+    )?;
 
     // 4. Admission: the enabled plugins in their fixed order.
     let admission = AdmissionChain::new(

@@ -7,12 +7,16 @@
 //! generic writes set its hooks instead: [`service`] (cluster IPs and node ports).
 //!
 //! - [`store`]: the generic store.
+//! - [`rbac`]: roles and bindings behind the escalation checks, aggregation, the bootstrap policy.
+//! - [`authorization`]: the access reviews, answered and never stored.
 //! - [`namespace`]: namespace deletion and finalization.
 //! - [`selfsubjectreview`]: the create-only, never-stored SelfSubjectReview.
 //! - [`service`]: the Service storage and its allocators.
 //! - [`watch`]: turning storage events into the watch stream a client reads.
 
+pub mod authorization;
 pub mod namespace;
+pub mod rbac;
 pub mod selfsubjectreview;
 pub mod service;
 pub mod store;
@@ -23,11 +27,11 @@ use serde_json::Value;
 use crate::config::authentication::UserInfo;
 use crate::scheme::meta::StatusError;
 use crate::scheme::parameter_codec::{DeleteOptions, WriteOptions};
-use store::{Deleted, Store};
+use store::{Deleted, Store, UpdatedObject};
 
 /// The REST storage of one resource, as the endpoint handlers see it: the generic store, and a
-/// create and delete that a kind may override (kube-apiserver's per-kind `REST` types wrap
-/// `registry.Store` the same way).
+/// create, update and delete that a kind may override (kube-apiserver's per-kind `REST` types
+/// wrap `registry.Store` the same way: RBAC's refuse escalation, the reviews store nothing).
 pub trait Rest: Send + Sync {
     fn store(&self) -> &Store;
 
@@ -41,6 +45,18 @@ pub trait Rest: Send + Sync {
         user: &UserInfo,
     ) -> Result<Value, StatusError> {
         self.store().create(namespace, obj, opts, user)
+    }
+
+    /// An update of the main resource (PUT, PATCH, apply), the object computed from the stored.
+    fn update(
+        &self,
+        namespace: &str,
+        name: &str,
+        updated: &UpdatedObject,
+        opts: &WriteOptions,
+        user: &UserInfo,
+    ) -> Result<Value, StatusError> {
+        self.store().update_with(namespace, name, updated, opts, user)
     }
 
     fn delete(

@@ -7,6 +7,7 @@
 //! namespaces controller does. Its hook `start-service-account-controller` gives each namespace
 //! its `default` ServiceAccount ([`super::serviceaccounts`]), and `bootstrap-controller` creates
 //! the `kubernetes` Service in `default`, the address pods reach this server at.
+//! `rbac/bootstrap-roles` writes the bootstrap RBAC policy ([`crate::registry::rbac`]).
 
 use std::sync::Arc;
 
@@ -15,8 +16,11 @@ use serde_json::json;
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{generic_store, new_store, resource_handler, serviceaccounts};
 use crate::config::{admin_user, Config, ExtraConfig};
+use crate::config::authorization::rbac::DefaultRuleResolver;
+use crate::registry::authorization::ReviewRest;
 use crate::registry::namespace::NamespaceRest;
 use crate::registry::selfsubjectreview::SelfSubjectReviewRest;
+use crate::registry::rbac::{bootstrappolicy, PolicyBasedRest};
 use crate::registry::service::ServiceAllocators;
 use crate::registry::store::Store;
 use crate::registry::Rest;
@@ -97,6 +101,7 @@ pub fn create_kube_apiserver(
         version: "v1",
         resources: vec![resource_handler(config, Arc::new(self_subject_reviews))],
     });
+    install_authorization(config, &mut server);
     let storage = Arc::clone(&config.storage);
     server.add_health_check("etcd", move || {
         storage.current_revision();
@@ -138,6 +143,62 @@ pub fn create_kube_apiserver(
     });
     server
 }
+
+// ANCHOR: install_rbac
+/// `authorization.k8s.io/v1` (the reviews) and `rbac.authorization.k8s.io/v1` (the roles and
+/// bindings, behind the escalation checks), and the hook that writes the bootstrap policy.
+fn install_authorization(config: &Config, server: &mut GenericAPIServer) {
+    let review = |resource| {
+        let rest = ReviewRest::new(
+            new_store(config, "authorization.k8s.io", "v1", resource),
+            Arc::clone(&config.authorizer),
+        );
+        resource_handler(config, Arc::new(rest))
+    };
+    server.install_api_group(APIGroupInfo {
+        group: "authorization.k8s.io",
+        version: "v1",
+        resources: vec![
+            review("localsubjectaccessreviews"),
+            review("selfsubjectaccessreviews"),
+            review("selfsubjectrulesreviews"),
+            review("subjectaccessreviews"),
+        ],
+    });
+    let rbac = |resource| new_store(config, "rbac.authorization.k8s.io", "v1", resource);
+    let resolver = || DefaultRuleResolver::new(Arc::clone(&config.storage), &config.etcd_prefix);
+    let (roles, cluster_roles) = (rbac("roles"), rbac("clusterroles"));
+    let (bindings, cluster_bindings) = (rbac("rolebindings"), rbac("clusterrolebindings"));
+    let authorizer = &config.authorizer;
+    let role_rest = |store: &Arc<Store>| {
+        let rest = PolicyBasedRest::role(Arc::clone(store), Arc::clone(authorizer), resolver());
+        resource_handler(config, Arc::new(rest))
+    };
+    let binding_rest = |store: &Arc<Store>| {
+        let rest = PolicyBasedRest::binding(
+            Arc::clone(store),
+            Arc::clone(authorizer),
+            resolver(),
+            Arc::clone(&roles),
+            Arc::clone(&cluster_roles),
+        );
+        resource_handler(config, Arc::new(rest))
+    };
+    server.install_api_group(APIGroupInfo {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        resources: vec![
+            binding_rest(&cluster_bindings),
+            role_rest(&cluster_roles),
+            binding_rest(&bindings),
+            role_rest(&roles),
+        ],
+    });
+    server.add_post_start_hook("rbac/bootstrap-roles", move || {
+        bootstrappolicy::ensure_rbac_policy(&cluster_roles, &cluster_bindings)
+    });
+}
+// ANCHOR_END: install_rbac
 
 // ANCHOR: kubernetes_service
 /// The bootstrap controller's `CreateOrUpdateMasterServiceIfNeeded`: the `kubernetes` Service,

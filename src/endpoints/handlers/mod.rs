@@ -347,10 +347,9 @@ impl ResourceHandler {
             self.track(Some(old), &mut new, &opts.field_manager, "");
             Ok(new)
         };
-        let updated =
-            self.rest
-                .store()
-                .update_with(namespace, name, &updated, &opts, &req.context.user)?;
+        let updated = self
+            .rest
+            .update(namespace, name, &updated, &opts, &req.context.user)?;
         Ok(Self::with_warnings(
             self.object_response(req, 200, &updated)?,
             warnings,

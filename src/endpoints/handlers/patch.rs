@@ -57,8 +57,9 @@ impl ResourceHandler {
             self.track(Some(old), &mut new, &opts.field_manager, "");
             Ok(new)
         };
-        let store = self.rest.store();
-        let updated = store.update_with(namespace, name, &updated, &opts, &req.context.user)?;
+        let updated = self
+            .rest
+            .update(namespace, name, &updated, &opts, &req.context.user)?;
         Ok(Self::with_warnings(
             self.object_response(req, 200, &updated)?,
             warnings.into_inner(),
@@ -135,9 +136,9 @@ impl ResourceHandler {
                 StatusError::apply_conflict(message, causes)
             })
         };
-        let (store, user) = (self.rest.store(), &req.context.user);
-        let (status, written) = match store.get(namespace, name) {
-            Err(e) if e.code() == 404 => (201, store.create(namespace, apply(None)?, opts, user)?),
+        let (rest, user) = (&self.rest, &req.context.user);
+        let (status, written) = match rest.store().get(namespace, name) {
+            Err(e) if e.code() == 404 => (201, rest.create(namespace, apply(None)?, opts, user)?),
             Err(e) => return Err(e),
             Ok(_) => {
                 let updated = |old: &Value| {
@@ -148,7 +149,7 @@ impl ResourceHandler {
                 };
                 (
                     200,
-                    store.update_with(namespace, name, &updated, opts, user)?,
+                    rest.update(namespace, name, &updated, opts, user)?,
                 )
             }
         };

@@ -232,7 +232,7 @@ fn request_uri(req: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::authorization::Mode;
+    use crate::config::authorization::{AlwaysAllow, AlwaysDeny, ModeAuthorizer};
 
     fn request(headers: &[(&str, &str)]) -> Request {
         Request {
@@ -332,7 +332,7 @@ mod tests {
         }
     }
 
-    fn serve(mode: Mode, caller: &[&str], headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    fn serve(mode: Box<dyn ModeAuthorizer>, caller: &[&str], headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
         let filter = WithImpersonation {
             authorizer: Arc::new(Authorizer::new(vec![mode])),
             next: Arc::new(Echo),
@@ -356,7 +356,7 @@ mod tests {
     #[test]
     fn allowed_impersonation_replaces_the_user_and_drops_the_headers() {
         let (status, body) = serve(
-            Mode::AlwaysAllow,
+            Box::new(AlwaysAllow),
             &[],
             &[
                 ("Impersonate-User", "jane"),
@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(body["headers"], serde_json::json!(["Accept"]));
 
         let (_, body) = serve(
-            Mode::AlwaysAllow,
+            Box::new(AlwaysAllow),
             &[],
             &[("Impersonate-User", "system:serviceaccount:demo:robot")],
         );
@@ -387,7 +387,7 @@ mod tests {
             ])
         );
         let (_, body) = serve(
-            Mode::AlwaysAllow,
+            Box::new(AlwaysAllow),
             &[],
             &[("Impersonate-User", ANONYMOUS_USER)],
         );
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn refused_impersonation_is_a_403_naming_the_check() {
-        let (status, body) = serve(Mode::AlwaysDeny, &[], &[("Impersonate-User", "jane")]);
+        let (status, body) = serve(Box::new(AlwaysDeny), &[], &[("Impersonate-User", "jane")]);
         assert_eq!(status, 403);
         assert_eq!(
             body["message"],
@@ -404,12 +404,12 @@ mod tests {
         );
         assert_eq!(body["details"]["kind"], "users");
         let (status, _) = serve(
-            Mode::AlwaysDeny,
+            Box::new(AlwaysDeny),
             &["system:masters"],
             &[("Impersonate-User", "jane")],
         );
         assert_eq!(status, 200);
-        let (status, body) = serve(Mode::AlwaysAllow, &[], &[("Impersonate-Uid", "42")]);
+        let (status, body) = serve(Box::new(AlwaysAllow), &[], &[("Impersonate-Uid", "42")]);
         assert_eq!(status, 500);
         assert!(body["message"]
             .as_str()

@@ -192,13 +192,13 @@ struct WithAuthorization {
 
 impl Handler for WithAuthorization {
     fn serve(&self, req: &mut Request) -> Response {
-        let decision = self
+        // The reason of a deny, or of no opinion (RBAC's missing roles), ends the 403 message.
+        let answer = self
             .authorizer
-            .authorize(&req.context.user, &req.context.request_info);
-        match decision {
+            .answer(&req.context.user, &req.context.request_info);
+        match answer.decision {
             Decision::Allow => self.next.serve(req),
-            Decision::Deny(reason) => forbidden(&req.context, &reason),
-            Decision::NoOpinion => forbidden(&req.context, ""),
+            Decision::Deny(_) | Decision::NoOpinion => forbidden(&req.context, &answer.reason),
         }
     }
 }
