@@ -386,7 +386,9 @@ fn discovery_walks_the_three_servers() {
             "apiextensions.k8s.io",
             "apps",
             "authentication.k8s.io",
-            "events.k8s.io"
+            "authorization.k8s.io",
+            "events.k8s.io",
+            "rbac.authorization.k8s.io"
         ]
     );
     // A subresource is its own entry, naming its kind's group when it is not the parent's.
@@ -411,7 +413,9 @@ fn discovery_walks_the_three_servers() {
             "v1.apiregistration.k8s.io",
             "v1.apps",
             "v1.authentication.k8s.io",
-            "v1.events.k8s.io"
+            "v1.authorization.k8s.io",
+            "v1.events.k8s.io",
+            "v1.rbac.authorization.k8s.io"
         ]
     );
     // Aggregated discovery (apidiscovery.k8s.io/v2), as kubectl asks for it first.
@@ -450,7 +454,9 @@ fn discovery_walks_the_three_servers() {
             "apiextensions.k8s.io",
             "apps",
             "authentication.k8s.io",
-            "events.k8s.io"
+            "authorization.k8s.io",
+            "events.k8s.io",
+            "rbac.authorization.k8s.io"
         ]
     );
     assert_eq!(

@@ -78,7 +78,7 @@ pub struct ResourceRuleInfo {
 #[serde(rename_all = "camelCase")]
 pub struct NonResourceRuleInfo {
     pub verbs: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "nonResourceURLs", skip_serializing_if = "Vec::is_empty")]
     pub non_resource_urls: Vec<String>,
 }
 
