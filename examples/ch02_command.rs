@@ -21,7 +21,7 @@ fn main() {
         &[
             "--storage-backend=etcd3",
             "--tls-cert-file=/tmp/x.crt",
-            "--authorization-mode=RBAC",
+            "--authorization-mode=Node",
             "--default-watch-cache-size=0",
         ],
     ];

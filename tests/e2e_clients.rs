@@ -918,7 +918,10 @@ fn kubectl_with_token(s: &TestServer, token: &str, args: &[&str]) -> (i32, Strin
     std::fs::write(&path, admin.replace(&s.token, token)).unwrap();
     let out = Command::new(tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", path.display()))
-        .arg(format!("--cache-dir={}", s.dir.join(format!("kube-cache-{token}")).display()))
+        .arg(format!(
+            "--cache-dir={}",
+            s.dir.join(format!("kube-cache-{token}")).display()
+        ))
         .args(args)
         .output()
         .expect("kubectl runs");
@@ -944,55 +947,158 @@ fn kubectl_auth_can_i_and_rbac_objects() {
 
     // The admin (system:masters) may; erin, with only the bootstrap roles, may not.
     assert_eq!(ok(&s, &["auth", "can-i", "create", "configmaps"]), "yes\n");
-    assert_eq!(erin(&["auth", "can-i", "list", "pods", "-n", "demo"]), (1, "no\n".into()));
-    assert_eq!(erin(&["auth", "can-i", "get", "/healthz"]), (0, "yes\n".into()));
+    assert_eq!(
+        erin(&["auth", "can-i", "list", "pods", "-n", "demo"]),
+        (1, "no\n".into())
+    );
+    assert_eq!(
+        erin(&["auth", "can-i", "get", "/healthz"]),
+        (0, "yes\n".into())
+    );
     let (code, text) = erin(&["get", "pods", "-n", "demo"]);
     assert_eq!(code, 1);
     assert!(text.contains("Error from server (Forbidden): pods is forbidden: User \"erin\" cannot list resource \"pods\" in API group \"\" in the namespace \"demo\""), "{text}");
     let (code, list) = erin(&["auth", "can-i", "--list", "-n", "demo"]);
     assert_eq!(code, 0, "{list}");
-    let header: Vec<&str> = list.lines().next().unwrap().split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    assert_eq!(header, ["Resources", "Non-Resource URLs", "Resource Names", "Verbs"]);
-    assert!(list.lines().any(|l| l.starts_with("selfsubjectaccessreviews.authorization.k8s.io") && l.ends_with("[create]")), "{list}");
-    assert!(list.lines().any(|l| l.trim_start().starts_with("[/api/*]") && l.ends_with("[get]")), "{list}");
+    let header: Vec<&str> = list
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        ["Resources", "Non-Resource URLs", "Resource Names", "Verbs"]
+    );
+    assert!(
+        list.lines().any(
+            |l| l.starts_with("selfsubjectaccessreviews.authorization.k8s.io")
+                && l.ends_with("[create]")
+        ),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.trim_start().starts_with("[/api/*]") && l.ends_with("[get]")),
+        "{list}"
+    );
 
     // The admin grants erin pod reading in demo; kubectl's create role/rolebinding send protobuf.
     assert_eq!(
-        ok(&s, &["create", "role", "pod-reader", "--verb=get,list,watch", "--resource=pods", "-n", "demo"]),
+        ok(
+            &s,
+            &[
+                "create",
+                "role",
+                "pod-reader",
+                "--verb=get,list,watch",
+                "--resource=pods",
+                "-n",
+                "demo"
+            ]
+        ),
         "role.rbac.authorization.k8s.io/pod-reader created\n"
     );
     assert_eq!(
-        ok(&s, &["create", "rolebinding", "erin-pods", "--role=pod-reader", "--user=erin", "-n", "demo"]),
+        ok(
+            &s,
+            &[
+                "create",
+                "rolebinding",
+                "erin-pods",
+                "--role=pod-reader",
+                "--user=erin",
+                "-n",
+                "demo"
+            ]
+        ),
         "rolebinding.rbac.authorization.k8s.io/erin-pods created\n"
     );
-    assert_eq!(erin(&["get", "pods", "-n", "demo"]), (0, "No resources found in demo namespace.\n".into()));
-    assert_eq!(erin(&["auth", "can-i", "list", "pods", "-n", "demo"]), (0, "yes\n".into()));
-    assert_eq!(erin(&["auth", "can-i", "delete", "pods", "-n", "demo"]), (1, "no\n".into()));
+    assert_eq!(
+        erin(&["get", "pods", "-n", "demo"]),
+        (0, "No resources found in demo namespace.\n".into())
+    );
+    assert_eq!(
+        erin(&["auth", "can-i", "list", "pods", "-n", "demo"]),
+        (0, "yes\n".into())
+    );
+    assert_eq!(
+        erin(&["auth", "can-i", "delete", "pods", "-n", "demo"]),
+        (1, "no\n".into())
+    );
     let (_, list) = erin(&["auth", "can-i", "--list", "-n", "demo"]);
-    assert!(list.lines().any(|l| l.starts_with("pods ") && l.ends_with("[get list watch]")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("pods ") && l.ends_with("[get list watch]")),
+        "{list}"
+    );
 
     // A cluster-wide grant of the bootstrap view role.
     assert_eq!(
-        ok(&s, &["create", "clusterrolebinding", "erin-view", "--clusterrole=view", "--user=erin"]),
+        ok(
+            &s,
+            &[
+                "create",
+                "clusterrolebinding",
+                "erin-view",
+                "--clusterrole=view",
+                "--user=erin"
+            ]
+        ),
         "clusterrolebinding.rbac.authorization.k8s.io/erin-view created\n"
     );
     assert_eq!(erin(&["get", "deployments", "-A"]).0, 0);
-    assert_eq!(erin(&["auth", "can-i", "list", "deployments.apps", "-A"]), (0, "yes\n".into()));
+    assert_eq!(
+        erin(&["auth", "can-i", "list", "deployments.apps", "-A"]),
+        (0, "yes\n".into())
+    );
 
     // Reading them back: tables, describe, delete.
     let roles = ok(&s, &["get", "role", "-n", "demo"]);
-    assert!(roles.starts_with("NAME ") && roles.contains("CREATED AT") && roles.contains("pod-reader"), "{roles}");
-    let wide = ok(&s, &["get", "rolebinding", "erin-pods", "-n", "demo", "-o", "wide"]);
-    assert!(wide.contains("Role/pod-reader") && wide.contains("erin"), "{wide}");
+    assert!(
+        roles.starts_with("NAME ") && roles.contains("CREATED AT") && roles.contains("pod-reader"),
+        "{roles}"
+    );
+    let wide = ok(
+        &s,
+        &[
+            "get",
+            "rolebinding",
+            "erin-pods",
+            "-n",
+            "demo",
+            "-o",
+            "wide",
+        ],
+    );
+    assert!(
+        wide.contains("Role/pod-reader") && wide.contains("erin"),
+        "{wide}"
+    );
     let described = ok(&s, &["describe", "role", "pod-reader", "-n", "demo"]);
-    assert!(described.contains("PolicyRule:") && described.contains("pods") && described.contains("[get list watch]"), "{described}");
+    assert!(
+        described.contains("PolicyRule:")
+            && described.contains("pods")
+            && described.contains("[get list watch]"),
+        "{described}"
+    );
     let described = ok(&s, &["describe", "clusterrolebinding", "erin-view"]);
-    assert!(described.contains("ClusterRole") && described.contains("view") && described.contains("erin"), "{described}");
+    assert!(
+        described.contains("ClusterRole")
+            && described.contains("view")
+            && described.contains("erin"),
+        "{described}"
+    );
     assert_eq!(
         ok(&s, &["delete", "rolebinding", "erin-pods", "-n", "demo"]),
         "rolebinding.rbac.authorization.k8s.io \"erin-pods\" deleted from demo namespace\n"
     );
-    assert_eq!(erin(&["auth", "can-i", "create", "pods", "-n", "demo"]), (1, "no\n".into()));
+    assert_eq!(
+        erin(&["auth", "can-i", "create", "pods", "-n", "demo"]),
+        (1, "no\n".into())
+    );
     s.stop();
 }
 // ANCHOR_END: kubectl_auth_can_i

@@ -17,10 +17,30 @@ pub const GROUP: &str = "authorization.k8s.io";
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     let kinds: [(&'static str, &'static str, bool, &'static Struct); 4] = [
-        ("LocalSubjectAccessReview", "localsubjectaccessreviews", true, &LOCAL_SUBJECT_ACCESS_REVIEW),
-        ("SelfSubjectAccessReview", "selfsubjectaccessreviews", false, &SELF_SUBJECT_ACCESS_REVIEW),
-        ("SelfSubjectRulesReview", "selfsubjectrulesreviews", false, &SELF_SUBJECT_RULES_REVIEW),
-        ("SubjectAccessReview", "subjectaccessreviews", false, &SUBJECT_ACCESS_REVIEW),
+        (
+            "LocalSubjectAccessReview",
+            "localsubjectaccessreviews",
+            true,
+            &LOCAL_SUBJECT_ACCESS_REVIEW,
+        ),
+        (
+            "SelfSubjectAccessReview",
+            "selfsubjectaccessreviews",
+            false,
+            &SELF_SUBJECT_ACCESS_REVIEW,
+        ),
+        (
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            false,
+            &SELF_SUBJECT_RULES_REVIEW,
+        ),
+        (
+            "SubjectAccessReview",
+            "subjectaccessreviews",
+            false,
+            &SUBJECT_ACCESS_REVIEW,
+        ),
     ];
     for (kind, resource, namespaced, schema) in kinds {
         scheme.add_known_type(ResourceDef {
@@ -45,8 +65,18 @@ static SELECTOR_REQUIREMENT: Struct = Struct {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement",
     description: "One requirement of a selector: a key, an operator, values.",
     fields: &[
-        field(1, "key", Type::String, "The key the requirement applies to."),
-        field(2, "operator", Type::String, "In, NotIn, Exists or DoesNotExist."),
+        field(
+            1,
+            "key",
+            Type::String,
+            "The key the requirement applies to.",
+        ),
+        field(
+            2,
+            "operator",
+            Type::String,
+            "In, NotIn, Exists or DoesNotExist.",
+        ),
         field(3, "values", STRING_LIST, "The values for In and NotIn."),
     ],
 };
@@ -55,8 +85,18 @@ static SELECTOR_ATTRIBUTES: Struct = Struct {
     name: "io.k8s.api.authorization.v1.FieldSelectorAttributes",
     description: "A selector the request is limited by, which an authorizer may take into account.",
     fields: &[
-        field(1, "rawSelector", Type::String, "The selector as a query parameter writes it."),
-        field(2, "requirements", Type::List(&Type::Struct(&SELECTOR_REQUIREMENT), ListType::Atomic), "The selector, parsed."),
+        field(
+            1,
+            "rawSelector",
+            Type::String,
+            "The selector as a query parameter writes it.",
+        ),
+        field(
+            2,
+            "requirements",
+            Type::List(&Type::Struct(&SELECTOR_REQUIREMENT), ListType::Atomic),
+            "The selector, parsed.",
+        ),
     ],
 };
 
@@ -87,13 +127,29 @@ pub static NON_RESOURCE_ATTRIBUTES: Struct = Struct {
 
 pub static SUBJECT_ACCESS_REVIEW_SPEC: Struct = Struct {
     name: "io.k8s.api.authorization.v1.SubjectAccessReviewSpec",
-    description: "Who asks, and for what: exactly one of resourceAttributes and nonResourceAttributes.",
+    description:
+        "Who asks, and for what: exactly one of resourceAttributes and nonResourceAttributes.",
     fields: &[
-        field(1, "resourceAttributes", Type::Pointer(&Type::Struct(&RESOURCE_ATTRIBUTES)), "The resource request."),
-        field(2, "nonResourceAttributes", Type::Pointer(&Type::Struct(&NON_RESOURCE_ATTRIBUTES)), "The non-resource request."),
+        field(
+            1,
+            "resourceAttributes",
+            Type::Pointer(&Type::Struct(&RESOURCE_ATTRIBUTES)),
+            "The resource request.",
+        ),
+        field(
+            2,
+            "nonResourceAttributes",
+            Type::Pointer(&Type::Struct(&NON_RESOURCE_ATTRIBUTES)),
+            "The non-resource request.",
+        ),
         field(3, "user", Type::String, "The user to check for."),
         field(4, "groups", STRING_LIST, "The user's groups."),
-        field(5, "extra", Type::Map(&STRING_LIST), "The user's extra information."),
+        field(
+            5,
+            "extra",
+            Type::Map(&STRING_LIST),
+            "The user's extra information.",
+        ),
         field(6, "uid", Type::String, "The user's UID."),
     ],
 };
@@ -102,8 +158,18 @@ pub static SELF_SUBJECT_ACCESS_REVIEW_SPEC: Struct = Struct {
     name: "io.k8s.api.authorization.v1.SelfSubjectAccessReviewSpec",
     description: "What the requesting user asks about: exactly one of the two attributes.",
     fields: &[
-        field(1, "resourceAttributes", Type::Pointer(&Type::Struct(&RESOURCE_ATTRIBUTES)), "The resource request."),
-        field(2, "nonResourceAttributes", Type::Pointer(&Type::Struct(&NON_RESOURCE_ATTRIBUTES)), "The non-resource request."),
+        field(
+            1,
+            "resourceAttributes",
+            Type::Pointer(&Type::Struct(&RESOURCE_ATTRIBUTES)),
+            "The resource request.",
+        ),
+        field(
+            2,
+            "nonResourceAttributes",
+            Type::Pointer(&Type::Struct(&NON_RESOURCE_ATTRIBUTES)),
+            "The non-resource request.",
+        ),
     ],
 };
 
@@ -111,10 +177,25 @@ pub static SUBJECT_ACCESS_REVIEW_STATUS: Struct = Struct {
     name: "io.k8s.api.authorization.v1.SubjectAccessReviewStatus",
     description: "The answer.",
     fields: &[
-        field(1, "allowed", Type::Boolean, "Whether the request would be allowed."),
+        field(
+            1,
+            "allowed",
+            Type::Boolean,
+            "Whether the request would be allowed.",
+        ),
         field(2, "reason", Type::String, "Why, as the authorizer says it."),
-        field(3, "evaluationError", Type::String, "What went wrong while deciding, if anything."),
-        field(4, "denied", Type::Boolean, "Whether an authorizer denied it outright (rather than no one allowing it)."),
+        field(
+            3,
+            "evaluationError",
+            Type::String,
+            "What went wrong while deciding, if anything.",
+        ),
+        field(
+            4,
+            "denied",
+            Type::Boolean,
+            "Whether an authorizer denied it outright (rather than no one allowing it).",
+        ),
     ],
 };
 
@@ -123,8 +204,18 @@ pub static SUBJECT_ACCESS_REVIEW: Struct = Struct {
     description: "Asks whether a given user may do something.",
     fields: &[
         field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(2, "spec", Type::Struct(&SUBJECT_ACCESS_REVIEW_SPEC), "The question."),
-        field(3, "status", Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS), "The answer, filled in by the server."),
+        field(
+            2,
+            "spec",
+            Type::Struct(&SUBJECT_ACCESS_REVIEW_SPEC),
+            "The question.",
+        ),
+        field(
+            3,
+            "status",
+            Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS),
+            "The answer, filled in by the server.",
+        ),
     ],
 };
 
@@ -134,8 +225,18 @@ pub static LOCAL_SUBJECT_ACCESS_REVIEW: Struct = Struct {
                   create it in that namespace may ask.",
     fields: &[
         field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(2, "spec", Type::Struct(&SUBJECT_ACCESS_REVIEW_SPEC), "The question; its namespace must be the review's."),
-        field(3, "status", Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS), "The answer, filled in by the server."),
+        field(
+            2,
+            "spec",
+            Type::Struct(&SUBJECT_ACCESS_REVIEW_SPEC),
+            "The question; its namespace must be the review's.",
+        ),
+        field(
+            3,
+            "status",
+            Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS),
+            "The answer, filled in by the server.",
+        ),
     ],
 };
 
@@ -144,8 +245,18 @@ pub static SELF_SUBJECT_ACCESS_REVIEW: Struct = Struct {
     description: "Asks whether the requesting user may do something (kubectl auth can-i).",
     fields: &[
         field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(2, "spec", Type::Struct(&SELF_SUBJECT_ACCESS_REVIEW_SPEC), "The question."),
-        field(3, "status", Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS), "The answer, filled in by the server."),
+        field(
+            2,
+            "spec",
+            Type::Struct(&SELF_SUBJECT_ACCESS_REVIEW_SPEC),
+            "The question.",
+        ),
+        field(
+            3,
+            "status",
+            Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS),
+            "The answer, filled in by the server.",
+        ),
     ],
 };
 
@@ -156,7 +267,12 @@ pub static RESOURCE_RULE: Struct = Struct {
         field(1, "verbs", STRING_LIST, "The verbs; '*' is all."),
         field(2, "apiGroups", STRING_LIST, "The API groups; '*' is all."),
         field(3, "resources", STRING_LIST, "The resources; '*' is all."),
-        field(4, "resourceNames", STRING_LIST, "The names the rule is limited to."),
+        field(
+            4,
+            "resourceNames",
+            STRING_LIST,
+            "The names the rule is limited to.",
+        ),
     ],
 };
 
@@ -165,7 +281,12 @@ pub static NON_RESOURCE_RULE: Struct = Struct {
     description: "Verbs the user may use on plain paths.",
     fields: &[
         field(1, "verbs", STRING_LIST, "The verbs; '*' is all."),
-        field(2, "nonResourceURLs", STRING_LIST, "The paths; a trailing '*' is a prefix."),
+        field(
+            2,
+            "nonResourceURLs",
+            STRING_LIST,
+            "The paths; a trailing '*' is a prefix.",
+        ),
     ],
 };
 
@@ -179,20 +300,51 @@ pub static SUBJECT_RULES_REVIEW_STATUS: Struct = Struct {
     name: "io.k8s.api.authorization.v1.SubjectRulesReviewStatus",
     description: "What the user may do in the namespace.",
     fields: &[
-        field(1, "resourceRules", Type::List(&Type::Struct(&RESOURCE_RULE), ListType::Atomic), "Rules on resources."),
-        field(2, "nonResourceRules", Type::List(&Type::Struct(&NON_RESOURCE_RULE), ListType::Atomic), "Rules on plain paths."),
-        field(3, "incomplete", Type::Boolean, "True when some authorizer cannot list what it would allow."),
-        field(4, "evaluationError", Type::String, "What went wrong while listing, if anything."),
+        field(
+            1,
+            "resourceRules",
+            Type::List(&Type::Struct(&RESOURCE_RULE), ListType::Atomic),
+            "Rules on resources.",
+        ),
+        field(
+            2,
+            "nonResourceRules",
+            Type::List(&Type::Struct(&NON_RESOURCE_RULE), ListType::Atomic),
+            "Rules on plain paths.",
+        ),
+        field(
+            3,
+            "incomplete",
+            Type::Boolean,
+            "True when some authorizer cannot list what it would allow.",
+        ),
+        field(
+            4,
+            "evaluationError",
+            Type::String,
+            "What went wrong while listing, if anything.",
+        ),
     ],
 };
 
 pub static SELF_SUBJECT_RULES_REVIEW: Struct = Struct {
     name: "io.k8s.api.authorization.v1.SelfSubjectRulesReview",
-    description: "Lists what the requesting user may do in a namespace (kubectl auth can-i --list).",
+    description:
+        "Lists what the requesting user may do in a namespace (kubectl auth can-i --list).",
     fields: &[
         field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(2, "spec", Type::Struct(&SELF_SUBJECT_RULES_REVIEW_SPEC), "The question."),
-        field(3, "status", Type::Struct(&SUBJECT_RULES_REVIEW_STATUS), "The answer, filled in by the server."),
+        field(
+            2,
+            "spec",
+            Type::Struct(&SELF_SUBJECT_RULES_REVIEW_SPEC),
+            "The question.",
+        ),
+        field(
+            3,
+            "status",
+            Type::Struct(&SUBJECT_RULES_REVIEW_STATUS),
+            "The answer, filled in by the server.",
+        ),
     ],
 };
 
@@ -256,12 +408,25 @@ mod tests {
     #[test]
     fn a_question_names_one_thing_and_someone() {
         let fields = |spec: Value, subject: bool| -> Vec<String> {
-            validate_spec(&spec, subject).into_iter().map(|c| c.field).collect()
+            validate_spec(&spec, subject)
+                .into_iter()
+                .map(|c| c.field)
+                .collect()
         };
-        assert!(fields(json!({"resourceAttributes": {"verb": "get"}, "user": "bob"}), true).is_empty());
-        assert_eq!(fields(json!({"user": "bob"}), true), ["spec.resourceAttributes"]);
+        assert!(fields(
+            json!({"resourceAttributes": {"verb": "get"}, "user": "bob"}),
+            true
+        )
+        .is_empty());
         assert_eq!(
-            fields(json!({"resourceAttributes": {}, "nonResourceAttributes": {}}), true),
+            fields(json!({"user": "bob"}), true),
+            ["spec.resourceAttributes"]
+        );
+        assert_eq!(
+            fields(
+                json!({"resourceAttributes": {}, "nonResourceAttributes": {}}),
+                true
+            ),
             ["spec.nonResourceAttributes", "spec.user"]
         );
         assert!(fields(json!({"nonResourceAttributes": {"path": "/"}}), false).is_empty());

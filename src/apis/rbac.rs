@@ -16,18 +16,11 @@ use crate::scheme::schema::{
 };
 use crate::scheme::selector::LabelSelector;
 use crate::scheme::{
-    invalid, not_supported, required, ResourceDef, Scheme, Strategy, TableColumn,
-    ALL_VERBS,
+    invalid, not_supported, required, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS,
 };
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
-    let kinds: [(&'static str, &'static str, bool, &'static Struct, Arc<dyn Strategy>); 4] = [
-        ("ClusterRoleBinding", "clusterrolebindings", false, &CLUSTER_ROLE_BINDING, Arc::new(BindingStrategy { namespaced: false })),
-        ("ClusterRole", "clusterroles", false, &CLUSTER_ROLE, Arc::new(RoleStrategy { namespaced: false })),
-        ("RoleBinding", "rolebindings", true, &ROLE_BINDING, Arc::new(BindingStrategy { namespaced: true })),
-        ("Role", "roles", true, &ROLE, Arc::new(RoleStrategy { namespaced: true })),
-    ];
-    for (kind, resource, namespaced, schema, strategy) in kinds {
+    let mut add = |kind, resource: &'static str, namespaced, schema, strategy| {
         scheme.add_known_type(ResourceDef {
             group: GROUP,
             version: "v1",
@@ -42,8 +35,36 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
             selectable_fields: &[],
             subresources: &[],
             strategy,
-        });
-    }
+        })
+    };
+    add(
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        &CLUSTER_ROLE_BINDING,
+        Arc::new(BindingStrategy { namespaced: false }),
+    );
+    add(
+        "ClusterRole",
+        "clusterroles",
+        false,
+        &CLUSTER_ROLE,
+        Arc::new(RoleStrategy { namespaced: false }),
+    );
+    add(
+        "RoleBinding",
+        "rolebindings",
+        true,
+        &ROLE_BINDING,
+        Arc::new(BindingStrategy { namespaced: true }),
+    );
+    add(
+        "Role",
+        "roles",
+        true,
+        &ROLE,
+        Arc::new(RoleStrategy { namespaced: true }),
+    );
 }
 
 const LIST: ListType = ListType::Atomic;
@@ -89,8 +110,18 @@ pub static CLUSTER_ROLE: Struct = Struct {
                   RoleBindings in one namespace.",
     fields: &[
         field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(2, "rules", RULES, "The rules of this ClusterRole; with an aggregationRule the controller sets them."),
-        field(3, "aggregationRule", Type::Pointer(&Type::Struct(&AGGREGATION_RULE)), "Makes this role the union of the ClusterRoles it selects."),
+        field(
+            2,
+            "rules",
+            RULES,
+            "The rules of this ClusterRole; with an aggregationRule the controller sets them.",
+        ),
+        field(
+            3,
+            "aggregationRule",
+            Type::Pointer(&Type::Struct(&AGGREGATION_RULE)),
+            "Makes this role the union of the ClusterRoles it selects.",
+        ),
     ],
 };
 
@@ -99,9 +130,19 @@ pub static SUBJECT: Struct = Struct {
     description: "Who a binding grants its role to: a User, a Group or a ServiceAccount.",
     fields: &[
         field(1, "kind", Type::String, "User, Group or ServiceAccount."),
-        field(2, "apiGroup", Type::String, "rbac.authorization.k8s.io for users and groups, \"\" for service accounts."),
+        field(
+            2,
+            "apiGroup",
+            Type::String,
+            "rbac.authorization.k8s.io for users and groups, \"\" for service accounts.",
+        ),
         field(3, "name", Type::String, "The name of the subject."),
-        field(4, "namespace", Type::String, "The namespace of a ServiceAccount; in a RoleBinding it defaults to the binding's."),
+        field(
+            4,
+            "namespace",
+            Type::String,
+            "The namespace of a ServiceAccount; in a RoleBinding it defaults to the binding's.",
+        ),
     ],
 };
 
@@ -133,7 +174,12 @@ pub static CLUSTER_ROLE_BINDING: Struct = Struct {
     fields: &[
         field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
         field(2, "subjects", SUBJECTS, "Who is granted the role."),
-        field(3, "roleRef", Type::Struct(&ROLE_REF), "The ClusterRole granted."),
+        field(
+            3,
+            "roleRef",
+            Type::Struct(&ROLE_REF),
+            "The ClusterRole granted.",
+        ),
     ],
 };
 
@@ -175,23 +221,40 @@ fn validate_policy_rule(rule: &Value, namespaced: bool, path: &str) -> Vec<Statu
     let mut causes = Vec::new();
     let has = |f: &str| !strings(&rule[f]).is_empty();
     if !has("verbs") {
-        causes.push(required(&format!("{path}.verbs"), "verbs must contain at least one value"));
+        causes.push(required(
+            &format!("{path}.verbs"),
+            "verbs must contain at least one value",
+        ));
     }
     if has("nonResourceURLs") {
         let urls = &rule["nonResourceURLs"];
         if namespaced {
-            causes.push(invalid(&format!("{path}.nonResourceURLs"), urls, "namespaced rules cannot apply to non-resource URLs"));
+            causes.push(invalid(
+                &format!("{path}.nonResourceURLs"),
+                urls,
+                "namespaced rules cannot apply to non-resource URLs",
+            ));
         }
         if has("apiGroups") || has("resources") || has("resourceNames") {
-            causes.push(invalid(&format!("{path}.nonResourceURLs"), urls, "rules cannot apply to both regular resources and non-resource URLs"));
+            causes.push(invalid(
+                &format!("{path}.nonResourceURLs"),
+                urls,
+                "rules cannot apply to both regular resources and non-resource URLs",
+            ));
         }
         return causes;
     }
     if !has("apiGroups") {
-        causes.push(required(&format!("{path}.apiGroups"), "resource rules must supply at least one api group"));
+        causes.push(required(
+            &format!("{path}.apiGroups"),
+            "resource rules must supply at least one api group",
+        ));
     }
     if !has("resources") {
-        causes.push(required(&format!("{path}.resources"), "resource rules must supply at least one resource"));
+        causes.push(required(
+            &format!("{path}.resources"),
+            "resource rules must supply at least one resource",
+        ));
     }
     causes
 }
@@ -210,11 +273,17 @@ impl Strategy for RoleStrategy {
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
         let mut causes = name_causes(obj);
         for (i, rule) in obj["rules"].as_array().into_iter().flatten().enumerate() {
-            causes.extend(validate_policy_rule(rule, self.namespaced, &format!("rules[{i}]")));
+            causes.extend(validate_policy_rule(
+                rule,
+                self.namespaced,
+                &format!("rules[{i}]"),
+            ));
         }
         let aggregation = &obj["aggregationRule"];
         if !self.namespaced && !aggregation.is_null() {
-            let selectors = aggregation["clusterRoleSelectors"].as_array().map_or(&[][..], Vec::as_slice);
+            let selectors = aggregation["clusterRoleSelectors"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice);
             if selectors.is_empty() {
                 causes.push(required(
                     "aggregationRule.clusterRoleSelectors",
@@ -223,7 +292,11 @@ impl Strategy for RoleStrategy {
             }
             for (i, s) in selectors.iter().enumerate() {
                 if LabelSelector::parse(&crate::apis::apps::selector_string(s)).is_err() {
-                    causes.push(invalid(&format!("aggregationRule.clusterRoleSelectors[{i}]"), s, "invalid label selector."));
+                    causes.push(invalid(
+                        &format!("aggregationRule.clusterRoleSelectors[{i}]"),
+                        s,
+                        "invalid label selector.",
+                    ));
                 }
             }
         }
@@ -286,10 +359,18 @@ fn validate_subject(s: &Value, namespaced: bool, path: &str) -> Vec<StatusCause>
         }
         "User" | "Group" => {
             if api_group != GROUP {
-                causes.push(not_supported(&format!("{path}.apiGroup"), api_group, &[GROUP]));
+                causes.push(not_supported(
+                    &format!("{path}.apiGroup"),
+                    api_group,
+                    &[GROUP],
+                ));
             }
         }
-        other => causes.push(not_supported(&format!("{path}.kind"), other, &["ServiceAccount", "User", "Group"])),
+        other => causes.push(not_supported(
+            &format!("{path}.kind"),
+            other,
+            &["ServiceAccount", "User", "Group"],
+        )),
     }
     causes
 }
@@ -301,7 +382,10 @@ impl Strategy for BindingStrategy {
 
     fn set_defaults(&self, obj: &mut Value) {
         if obj.get("roleRef").is_some_and(Value::is_object)
-            && obj["roleRef"]["apiGroup"].as_str().unwrap_or_default().is_empty()
+            && obj["roleRef"]["apiGroup"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty()
         {
             obj["roleRef"]["apiGroup"] = json!(GROUP);
         }
@@ -333,7 +417,11 @@ impl Strategy for BindingStrategy {
             ),
         }
         for (i, s) in obj["subjects"].as_array().into_iter().flatten().enumerate() {
-            causes.extend(validate_subject(s, self.namespaced, &format!("subjects[{i}]")));
+            causes.extend(validate_subject(
+                s,
+                self.namespaced,
+                &format!("subjects[{i}]"),
+            ));
         }
         causes
     }
@@ -409,8 +497,13 @@ mod tests {
             "aggregationRule": {}});
         assert_eq!(
             fields(cluster.validate(&bad)),
-            ["metadata.name", "rules[0].verbs", "rules[0].resources", "rules[1].nonResourceURLs",
-             "aggregationRule.clusterRoleSelectors"]
+            [
+                "metadata.name",
+                "rules[0].verbs",
+                "rules[0].resources",
+                "rules[1].nonResourceURLs",
+                "aggregationRule.clusterRoleSelectors"
+            ]
         );
     }
 
@@ -422,7 +515,10 @@ mod tests {
         crb.set_defaults(&mut obj);
         assert_eq!(obj["roleRef"]["apiGroup"], GROUP);
         assert_eq!(obj["subjects"][0]["apiGroup"], GROUP);
-        assert_eq!(fields(crb.validate(&obj)), ["subjects[1].namespace", "subjects[2].kind"]);
+        assert_eq!(
+            fields(crb.validate(&obj)),
+            ["subjects[1].namespace", "subjects[2].kind"]
+        );
         obj["roleRef"]["kind"] = json!("Role");
         assert_eq!(fields(crb.validate(&obj))[0], "roleRef.kind");
         let rb = BindingStrategy { namespaced: true };
@@ -431,6 +527,9 @@ mod tests {
         assert_eq!(fields(rb.validate_update(&new, &old)), ["roleRef"]);
         let row = rb.table_cells(&json!({"roleRef": {"kind": "Role", "name": "a"}, "subjects": [
             {"kind": "User", "name": "u"}, {"kind": "ServiceAccount", "name": "s", "namespace": "n"}]}));
-        assert_eq!((row[0].as_str(), row[2].as_str(), row[4].as_str()), (Some("Role/a"), Some("u"), Some("n/s")));
+        assert_eq!(
+            (row[0].as_str(), row[2].as_str(), row[4].as_str()),
+            (Some("Role/a"), Some("u"), Some("n/s"))
+        );
     }
 }

@@ -106,8 +106,8 @@ impl std::ops::Deref for CompletedOptions {
 }
 
 pub const STORAGE_BACKENDS: &[&str] = &["embedded", "etcd3"];
-pub use crate::config::authorization::MODES as AUTHORIZATION_MODES;
 pub use crate::config::admission::ORDERED_PLUGINS as ADMISSION_PLUGINS;
+pub use crate::config::authorization::MODES as AUTHORIZATION_MODES;
 
 /// Comma lists that may also be repeated: `--x=a,b --x=c` is `[a, b, c]`.
 fn push_list(list: &mut Vec<String>, value: &str) {

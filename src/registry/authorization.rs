@@ -141,14 +141,26 @@ impl Rest for ReviewRest {
                 }
             }
             if !metadata_is_empty(&obj, true) {
-                causes.push(invalid("metadata", &obj["metadata"], "must be empty except for namespace"));
+                causes.push(invalid(
+                    "metadata",
+                    &obj["metadata"],
+                    "must be empty except for namespace",
+                ));
             }
             let asked = &spec["resourceAttributes"];
             if asked.is_object() && asked["namespace"].as_str().unwrap_or_default() != namespace {
-                causes.push(invalid("spec.resourceAttributes.namespace", &asked["namespace"], "must match metadata.namespace"));
+                causes.push(invalid(
+                    "spec.resourceAttributes.namespace",
+                    &asked["namespace"],
+                    "must match metadata.namespace",
+                ));
             }
             if !spec["nonResourceAttributes"].is_null() {
-                causes.push(invalid("spec.nonResourceAttributes", &spec["nonResourceAttributes"], "disallowed on this kind of request"));
+                causes.push(invalid(
+                    "spec.nonResourceAttributes",
+                    &spec["nonResourceAttributes"],
+                    "disallowed on this kind of request",
+                ));
             }
         } else if kind == "SubjectAccessReview" && !metadata_is_empty(&obj, false) {
             causes.push(invalid("metadata", &obj["metadata"], "must be empty"));
@@ -178,12 +190,28 @@ mod tests {
 
     #[test]
     fn a_spec_becomes_a_request() {
-        let info = request_info_from(&json!({"resourceAttributes": {"verb": "list", "resource": "pods", "namespace": "demo"}}));
+        let info = request_info_from(
+            &json!({"resourceAttributes": {"verb": "list", "resource": "pods", "namespace": "demo"}}),
+        );
         assert!(info.is_resource_request);
-        assert_eq!((info.verb.as_str(), info.api_version.as_str()), ("list", "*"));
-        let info = request_info_from(&json!({"nonResourceAttributes": {"verb": "get", "path": "/healthz"}}));
-        assert_eq!((info.is_resource_request, info.path.as_str()), (false, "/healthz"));
-        assert!(metadata_is_empty(&json!({"metadata": {"managedFields": [{}], "creationTimestamp": null}}), false));
-        assert!(!metadata_is_empty(&json!({"metadata": {"name": "x"}}), false));
+        assert_eq!(
+            (info.verb.as_str(), info.api_version.as_str()),
+            ("list", "*")
+        );
+        let info = request_info_from(
+            &json!({"nonResourceAttributes": {"verb": "get", "path": "/healthz"}}),
+        );
+        assert_eq!(
+            (info.is_resource_request, info.path.as_str()),
+            (false, "/healthz")
+        );
+        assert!(metadata_is_empty(
+            &json!({"metadata": {"managedFields": [{}], "creationTimestamp": null}}),
+            false
+        ));
+        assert!(!metadata_is_empty(
+            &json!({"metadata": {"name": "x"}}),
+            false
+        ));
     }
 }

@@ -56,7 +56,8 @@ pub trait Rest: Send + Sync {
         opts: &WriteOptions,
         user: &UserInfo,
     ) -> Result<Value, StatusError> {
-        self.store().update_with(namespace, name, updated, opts, user)
+        self.store()
+            .update_with(namespace, name, updated, opts, user)
     }
 
     fn delete(

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{generic_store, new_store, resource_handler, serviceaccounts};
-use crate::config::{admin_user, Config, ExtraConfig};
 use crate::config::authorization::rbac::DefaultRuleResolver;
+use crate::config::{admin_user, Config, ExtraConfig};
 use crate::registry::authorization::ReviewRest;
 use crate::registry::namespace::NamespaceRest;
 use crate::registry::selfsubjectreview::SelfSubjectReviewRest;

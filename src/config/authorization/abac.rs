@@ -84,7 +84,10 @@ fn parse_line(line: &str) -> Result<PolicySpec, String> {
         ));
     }
     if policy.kind != "Policy" {
-        return Err(format!("no kind {:?} is registered for version {API_VERSION:?}", policy.kind));
+        return Err(format!(
+            "no kind {:?} is registered for version {API_VERSION:?}",
+            policy.kind
+        ));
     }
     Ok(policy.spec)
 }
@@ -214,7 +217,10 @@ mod tests {
         assert_eq!(list.0[0].user, "alice");
         std::fs::write(&path, format!("{good}{{\"spec\": {{}}}}\n")).unwrap();
         let err = PolicyList::from_file(&path).unwrap_err();
-        assert!(err.contains(", line 4: {\"spec\": {}}: apiVersion \"\""), "{err}");
+        assert!(
+            err.contains(", line 4: {\"spec\": {}}: apiVersion \"\""),
+            "{err}"
+        );
         std::fs::write(&path, format!("{{\"apiVersion\":\"{API_VERSION}\",\"kind\":\"Policy\",\"spec\":{{\"usr\":\"x\"}}}}")).unwrap();
         assert!(PolicyList::from_file(&path)
             .unwrap_err()
@@ -230,10 +236,15 @@ mod tests {
         let alice = user("alice", &["dev"]);
         let bob = user("bob", &["ops"]);
 
-        let reader = policy(r#"{"user": "alice", "namespace": "demo", "resource": "pods", "apiGroup": "", "readonly": true}"#);
+        let reader = policy(
+            r#"{"user": "alice", "namespace": "demo", "resource": "pods", "apiGroup": "", "readonly": true}"#,
+        );
         assert!(matches(&reader, &alice, &list_pods));
         assert!(!matches(&reader, &alice, &create_pod), "read-only");
-        assert!(!matches(&reader, &alice, &deploys), "other group and resource");
+        assert!(
+            !matches(&reader, &alice, &deploys),
+            "other group and resource"
+        );
         assert!(!matches(&reader, &bob, &list_pods), "other user");
         assert!(!matches(&reader, &alice, &healthz), "a resource policy");
 
@@ -241,20 +252,30 @@ mod tests {
         assert!(matches(&ops, &bob, &create_pod) && matches(&ops, &bob, &deploys));
         assert!(!matches(&ops, &alice, &create_pod));
 
-        let both = policy(r#"{"user": "bob", "group": "dev", "namespace": "*", "resource": "*", "apiGroup": "*"}"#);
-        assert!(!matches(&both, &bob, &list_pods), "user and group must both match");
+        let both = policy(
+            r#"{"user": "bob", "group": "dev", "namespace": "*", "resource": "*", "apiGroup": "*"}"#,
+        );
+        assert!(
+            !matches(&both, &bob, &list_pods),
+            "user and group must both match"
+        );
 
         let health = policy(r#"{"user": "*", "nonResourcePath": "/healthz*", "readonly": true}"#);
         assert!(matches(&health, &alice, &healthz));
         assert!(!matches(&health, &alice, &list_pods));
         let nobody = policy(r#"{"namespace": "*", "resource": "*", "apiGroup": "*"}"#);
-        assert!(!matches(&nobody, &alice, &list_pods), "no subject, no match");
+        assert!(
+            !matches(&nobody, &alice, &list_pods),
+            "no subject, no match"
+        );
     }
 
     #[test]
     fn answers_and_rules() {
         let list = PolicyList(vec![
-            policy(r#"{"user": "alice", "namespace": "demo", "resource": "pods", "apiGroup": "", "readonly": true}"#),
+            policy(
+                r#"{"user": "alice", "namespace": "demo", "resource": "pods", "apiGroup": "", "readonly": true}"#,
+            ),
             // Go lists a policy's rules only when its namespace matches, URL policies too.
             policy(r#"{"user": "alice", "namespace": "*", "nonResourcePath": "*"}"#),
         ]);

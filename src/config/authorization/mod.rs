@@ -214,9 +214,10 @@ pub fn new_authorizer(
                     .ok_or("authorization-mode ABAC's authorization policy file not passed")?;
                 Box::new(abac::PolicyList::from_file(path)?)
             }
-            "RBAC" => Box::new(rbac::RBACAuthorizer::new(
-                rbac::DefaultRuleResolver::new(Arc::clone(storage), etcd_prefix),
-            )),
+            "RBAC" => Box::new(rbac::RBACAuthorizer::new(rbac::DefaultRuleResolver::new(
+                Arc::clone(storage),
+                etcd_prefix,
+            ))),
             other => return Err(format!("authorization-mode {other:?} is not a valid mode")),
         });
     }

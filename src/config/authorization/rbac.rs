@@ -35,7 +35,11 @@ pub struct PolicyRule {
     pub resources: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_names: Vec<String>,
-    #[serde(default, rename = "nonResourceURLs", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "nonResourceURLs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub non_resource_urls: Vec<String>,
 }
 
@@ -109,9 +113,9 @@ fn resource_name_matches(rule: &PolicyRule, name: &str) -> bool {
 
 /// `/healthz`, `*`, or a prefix ending in `*` (`/healthz/*`).
 fn non_resource_url_matches(rule: &PolicyRule, path: &str) -> bool {
-    rule.non_resource_urls.iter().any(|u| {
-        u == "*" || u == path || u.strip_suffix('*').is_some_and(|p| path.starts_with(p))
-    })
+    rule.non_resource_urls
+        .iter()
+        .any(|u| u == "*" || u == path || u.strip_suffix('*').is_some_and(|p| path.starts_with(p)))
 }
 
 /// `RuleAllows`: whether one rule allows the request.
@@ -163,6 +167,9 @@ fn describe_subject(s: &Subject, binding_namespace: &str) -> String {
     }
 }
 
+/// What `visit_rules_for` calls: with a rule and where it comes from, or with an error.
+pub type RuleVisitor<'a> = dyn FnMut(Result<(&str, &PolicyRule), String>) -> bool + 'a;
+
 // ANCHOR: rule_resolver
 /// `DefaultRuleResolver`: the rules a user holds, from the bindings in storage.
 pub struct DefaultRuleResolver {
@@ -179,7 +186,11 @@ impl DefaultRuleResolver {
         }
     }
 
-    fn list<T: for<'de> Deserialize<'de>>(&self, resource: &str, namespace: &str) -> Result<Vec<T>, String> {
+    fn list<T: for<'de> Deserialize<'de>>(
+        &self,
+        resource: &str,
+        namespace: &str,
+    ) -> Result<Vec<T>, String> {
         let mut prefix = format!("{}/{resource}/", self.prefix);
         if !namespace.is_empty() {
             prefix = format!("{prefix}{namespace}/");
@@ -195,7 +206,10 @@ impl DefaultRuleResolver {
     /// resource in the singular: `clusterrole.rbac.authorization.k8s.io "x" not found`).
     fn get_role(&self, kind: &str, namespace: &str, name: &str) -> Result<Value, String> {
         let (resource, key) = match kind {
-            "ClusterRole" => ("clusterrole", format!("{}/clusterroles/{name}", self.prefix)),
+            "ClusterRole" => (
+                "clusterrole",
+                format!("{}/clusterroles/{name}", self.prefix),
+            ),
             "Role" => ("role", format!("{}/roles/{namespace}/{name}", self.prefix)),
             other => return Err(format!("unsupported role reference kind: {other:?}")),
         };
@@ -218,12 +232,7 @@ impl DefaultRuleResolver {
 
     /// `VisitRulesFor`: calls `visit` with each rule the user holds in `namespace` (and where it
     /// comes from), or with an error; `visit` returns false to stop.
-    pub fn visit_rules_for(
-        &self,
-        user: &UserInfo,
-        namespace: &str,
-        visit: &mut dyn FnMut(Result<(&str, &PolicyRule), String>) -> bool,
-    ) {
+    pub fn visit_rules_for(&self, user: &UserInfo, namespace: &str, visit: &mut RuleVisitor) {
         let mut scopes = vec![("clusterrolebindings", "")];
         if !namespace.is_empty() {
             scopes.push(("rolebindings", namespace));
@@ -239,7 +248,8 @@ impl DefaultRuleResolver {
                 }
             };
             for binding in bindings {
-                let Some(subject) = binding.subjects.iter().find(|s| applies_to(user, s, ns)) else {
+                let Some(subject) = binding.subjects.iter().find(|s| applies_to(user, s, ns))
+                else {
                     continue;
                 };
                 let rules = match self.role_reference_rules(&binding.role_ref, ns) {
@@ -555,21 +565,48 @@ mod tests {
     #[test]
     fn rules_match_verbs_groups_resources_names_and_urls() {
         let r = |m: &str, p: &str| RequestInfo::parse(m, p, "");
-        let pods = rule(json!({"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}));
+        let pods =
+            rule(json!({"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}));
         assert!(rule_allows(&r("GET", "/api/v1/namespaces/a/pods"), &pods));
         assert!(rule_allows(&r("GET", "/api/v1/namespaces/a/pods/p"), &pods));
-        assert!(!rule_allows(&r("DELETE", "/api/v1/namespaces/a/pods/p"), &pods));
-        assert!(!rule_allows(&r("GET", "/api/v1/namespaces/a/pods/p/status"), &pods), "subresources are named");
-        assert!(!rule_allows(&r("GET", "/apis/apps/v1/namespaces/a/deployments"), &pods));
+        assert!(!rule_allows(
+            &r("DELETE", "/api/v1/namespaces/a/pods/p"),
+            &pods
+        ));
+        assert!(
+            !rule_allows(&r("GET", "/api/v1/namespaces/a/pods/p/status"), &pods),
+            "subresources are named"
+        );
+        assert!(!rule_allows(
+            &r("GET", "/apis/apps/v1/namespaces/a/deployments"),
+            &pods
+        ));
 
         let status = rule(json!({"verbs": ["get"], "apiGroups": ["*"], "resources": ["*/status"]}));
-        assert!(rule_allows(&r("GET", "/api/v1/namespaces/a/pods/p/status"), &status));
-        assert!(!rule_allows(&r("GET", "/api/v1/namespaces/a/pods/p"), &status));
+        assert!(rule_allows(
+            &r("GET", "/api/v1/namespaces/a/pods/p/status"),
+            &status
+        ));
+        assert!(!rule_allows(
+            &r("GET", "/api/v1/namespaces/a/pods/p"),
+            &status
+        ));
 
-        let named = rule(json!({"verbs": ["*"], "apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["web"]}));
-        assert!(rule_allows(&r("PUT", "/apis/apps/v1/namespaces/a/deployments/web"), &named));
-        assert!(!rule_allows(&r("PUT", "/apis/apps/v1/namespaces/a/deployments/db"), &named));
-        assert!(!rule_allows(&r("GET", "/apis/apps/v1/namespaces/a/deployments"), &named), "a list has no name");
+        let named = rule(
+            json!({"verbs": ["*"], "apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["web"]}),
+        );
+        assert!(rule_allows(
+            &r("PUT", "/apis/apps/v1/namespaces/a/deployments/web"),
+            &named
+        ));
+        assert!(!rule_allows(
+            &r("PUT", "/apis/apps/v1/namespaces/a/deployments/db"),
+            &named
+        ));
+        assert!(
+            !rule_allows(&r("GET", "/apis/apps/v1/namespaces/a/deployments"), &named),
+            "a list has no name"
+        );
 
         let urls = rule(json!({"verbs": ["get"], "nonResourceURLs": ["/healthz", "/readyz*"]}));
         assert!(rule_allows(&r("GET", "/healthz"), &urls));
@@ -581,17 +618,39 @@ mod tests {
 
     #[test]
     fn subjects_users_groups_and_service_accounts() {
-        let sa = user("system:serviceaccount:demo:builder", &["system:serviceaccounts"]);
+        let sa = user(
+            "system:serviceaccount:demo:builder",
+            &["system:serviceaccounts"],
+        );
         let subject = |kind: &str, name: &str, ns: &str| Subject {
             kind: kind.into(),
             name: name.into(),
             namespace: ns.into(),
         };
-        assert!(applies_to(&sa, &subject("ServiceAccount", "builder", ""), "demo"));
-        assert!(!applies_to(&sa, &subject("ServiceAccount", "builder", ""), "other"));
-        assert!(!applies_to(&sa, &subject("ServiceAccount", "builder", ""), ""), "no namespace, no match");
-        assert!(applies_to(&sa, &subject("ServiceAccount", "builder", "demo"), ""));
-        assert!(applies_to(&sa, &subject("Group", "system:serviceaccounts", ""), ""));
+        assert!(applies_to(
+            &sa,
+            &subject("ServiceAccount", "builder", ""),
+            "demo"
+        ));
+        assert!(!applies_to(
+            &sa,
+            &subject("ServiceAccount", "builder", ""),
+            "other"
+        ));
+        assert!(
+            !applies_to(&sa, &subject("ServiceAccount", "builder", ""), ""),
+            "no namespace, no match"
+        );
+        assert!(applies_to(
+            &sa,
+            &subject("ServiceAccount", "builder", "demo"),
+            ""
+        ));
+        assert!(applies_to(
+            &sa,
+            &subject("Group", "system:serviceaccounts", ""),
+            ""
+        ));
         assert!(!applies_to(&sa, &subject("User", "builder", ""), ""));
     }
 
@@ -599,11 +658,22 @@ mod tests {
     fn the_resolver_reads_bindings_and_explains_itself() {
         let storage: Arc<dyn Storage> = Arc::new(EmbeddedStore::new(100));
         let put = |key: &str, v: Value| {
-            storage.create(&format!("/registry/{key}"), v.to_string().into_bytes()).unwrap();
+            storage
+                .create(&format!("/registry/{key}"), v.to_string().into_bytes())
+                .unwrap();
         };
-        put("clusterroles/reader", json!({"metadata": {"name": "reader"}, "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]}));
-        put("clusterrolebindings/readers", json!({"metadata": {"name": "readers"}, "subjects": [{"kind": "Group", "name": "dev"}], "roleRef": {"kind": "ClusterRole", "name": "reader"}}));
-        put("rolebindings/demo/gone", json!({"metadata": {"name": "gone", "namespace": "demo"}, "subjects": [{"kind": "User", "name": "bob"}], "roleRef": {"kind": "Role", "name": "missing"}}));
+        put(
+            "clusterroles/reader",
+            json!({"metadata": {"name": "reader"}, "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]}),
+        );
+        put(
+            "clusterrolebindings/readers",
+            json!({"metadata": {"name": "readers"}, "subjects": [{"kind": "Group", "name": "dev"}], "roleRef": {"kind": "ClusterRole", "name": "reader"}}),
+        );
+        put(
+            "rolebindings/demo/gone",
+            json!({"metadata": {"name": "gone", "namespace": "demo"}, "subjects": [{"kind": "User", "name": "bob"}], "roleRef": {"kind": "Role", "name": "missing"}}),
+        );
         let rbac = RBACAuthorizer::new(DefaultRuleResolver::new(Arc::clone(&storage), "/registry"));
         let get = RequestInfo::parse("GET", "/api/v1/namespaces/demo/pods/p", "");
         assert_eq!(
@@ -615,7 +685,10 @@ mod tests {
             rbac.authorize(&user("bob", &["dev"]), &delete),
             Answer::no_opinion("RBAC: role.rbac.authorization.k8s.io \"missing\" not found")
         );
-        assert_eq!(rbac.authorize(&user("eve", &[]), &get), Answer::no_opinion(""));
+        assert_eq!(
+            rbac.authorize(&user("eve", &[]), &get),
+            Answer::no_opinion("")
+        );
         let rules = rbac.rules_for(&user("bob", &["dev"]), "demo");
         assert_eq!(rules.resource_rules[0].resources, ["pods"]);
         assert_eq!(rules.errors.len(), 1);
@@ -624,19 +697,46 @@ mod tests {
     #[test]
     fn covers_breaks_rules_down() {
         let owner = vec![
-            rule(json!({"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods", "*/status"]})),
-            rule(json!({"verbs": ["*"], "apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["web"]})),
+            rule(
+                json!({"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods", "*/status"]}),
+            ),
+            rule(
+                json!({"verbs": ["*"], "apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["web"]}),
+            ),
             rule(json!({"verbs": ["get"], "nonResourceURLs": ["/healthz*"]})),
         ];
         let want = |v: Value| covers(&owner, &[rule(v)]).0;
-        assert!(want(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods", "pods/status"]})));
-        assert!(!want(json!({"verbs": ["get", "delete"], "apiGroups": [""], "resources": ["pods"]})));
-        assert!(want(json!({"verbs": ["update"], "apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["web"]})));
-        assert!(!want(json!({"verbs": ["update"], "apiGroups": ["apps"], "resources": ["deployments"]})), "names limit the owner");
-        assert!(want(json!({"verbs": ["get"], "nonResourceURLs": ["/healthz/ping"]})));
-        assert!(!want(json!({"verbs": ["get"], "nonResourceURLs": ["/metrics"]})));
-        let (_, missing) = covers(&owner, &[rule(json!({"verbs": ["create", "delete"], "apiGroups": [""], "resources": ["secrets"]}))]);
+        assert!(want(
+            json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods", "pods/status"]})
+        ));
+        assert!(!want(
+            json!({"verbs": ["get", "delete"], "apiGroups": [""], "resources": ["pods"]})
+        ));
+        assert!(want(
+            json!({"verbs": ["update"], "apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["web"]})
+        ));
+        assert!(
+            !want(
+                json!({"verbs": ["update"], "apiGroups": ["apps"], "resources": ["deployments"]})
+            ),
+            "names limit the owner"
+        );
+        assert!(want(
+            json!({"verbs": ["get"], "nonResourceURLs": ["/healthz/ping"]})
+        ));
+        assert!(!want(
+            json!({"verbs": ["get"], "nonResourceURLs": ["/metrics"]})
+        ));
+        let (_, missing) = covers(
+            &owner,
+            &[rule(
+                json!({"verbs": ["create", "delete"], "apiGroups": [""], "resources": ["secrets"]}),
+            )],
+        );
         let compacted: Vec<String> = compact(missing).iter().map(compact_string).collect();
-        assert_eq!(compacted, [r#"{APIGroups:[""], Resources:["secrets"], Verbs:["create" "delete"]}"#]);
+        assert_eq!(
+            compacted,
+            [r#"{APIGroups:[""], Resources:["secrets"], Verbs:["create" "delete"]}"#]
+        );
     }
 }

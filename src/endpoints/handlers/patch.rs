@@ -147,10 +147,7 @@ impl ResourceHandler {
                     precondition(&mut merged, &sent, old);
                     Ok(merged)
                 };
-                (
-                    200,
-                    rest.update(namespace, name, &updated, opts, user)?,
-                )
+                (200, rest.update(namespace, name, &updated, opts, user)?)
             }
         };
         Ok(Self::with_warnings(

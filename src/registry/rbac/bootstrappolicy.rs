@@ -72,69 +72,243 @@ const TO_VIEW: (&str, &str) = ("rbac.authorization.k8s.io/aggregate-to-view", "t
 /// server serves (the node, controller and scheduler roles are left out).
 pub fn cluster_roles() -> Vec<Value> {
     vec![
-        cluster_role("cluster-admin", &[], vec![
-            rule(&["*"], &["*"], &["*"]),
-            urls(&["*"], &["*"]),
-        ]),
+        cluster_role(
+            "cluster-admin",
+            &[],
+            vec![rule(&["*"], &["*"], &["*"]), urls(&["*"], &["*"])],
+        ),
         // Enough to see whether the server is up and which APIs it has.
-        cluster_role("system:discovery", &[], vec![urls(&["get"], &[
-            "/livez", "/readyz", "/healthz", "/version", "/version/",
-            "/openapi", "/openapi/*", "/api", "/api/*", "/apis", "/apis/*",
-        ])]),
+        cluster_role(
+            "system:discovery",
+            &[],
+            vec![urls(
+                &["get"],
+                &[
+                    "/livez",
+                    "/readyz",
+                    "/healthz",
+                    "/version",
+                    "/version/",
+                    "/openapi",
+                    "/openapi/*",
+                    "/api",
+                    "/api/*",
+                    "/apis",
+                    "/apis/*",
+                ],
+            )],
+        ),
         // Enough to learn about oneself.
-        cluster_role("system:basic-user", &[], vec![
-            rule(&["create"], &["authorization.k8s.io"], &["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
-            rule(&["create"], &["authentication.k8s.io"], &["selfsubjectreviews"]),
-        ]),
+        cluster_role(
+            "system:basic-user",
+            &[],
+            vec![
+                rule(
+                    &["create"],
+                    &["authorization.k8s.io"],
+                    &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                ),
+                rule(
+                    &["create"],
+                    &["authentication.k8s.io"],
+                    &["selfsubjectreviews"],
+                ),
+            ],
+        ),
         // What anyone, even unauthenticated, may read.
-        cluster_role("system:public-info-viewer", &[], vec![urls(&["get"], &[
-            "/livez", "/readyz", "/healthz", "/version", "/version/",
-        ])]),
-        cluster_role("system:monitoring", &[], vec![urls(&["get"], &[
-            "/metrics", "/metrics/slis", "/livez", "/readyz", "/healthz",
-            "/livez/*", "/readyz/*", "/healthz/*",
-        ])]),
+        cluster_role(
+            "system:public-info-viewer",
+            &[],
+            vec![urls(
+                &["get"],
+                &["/livez", "/readyz", "/healthz", "/version", "/version/"],
+            )],
+        ),
+        cluster_role(
+            "system:monitoring",
+            &[],
+            vec![urls(
+                &["get"],
+                &[
+                    "/metrics",
+                    "/metrics/slis",
+                    "/livez",
+                    "/readyz",
+                    "/healthz",
+                    "/livez/*",
+                    "/readyz/*",
+                    "/healthz/*",
+                ],
+            )],
+        ),
         aggregated("admin", &[], "admin"),
         aggregated("edit", &[TO_ADMIN], "edit"),
         aggregated("view", &[TO_EDIT], "view"),
-        cluster_role("system:aggregate-to-admin", &[TO_ADMIN], vec![
-            rule(&["create"], &["authorization.k8s.io"], &["localsubjectaccessreviews"]),
-            rule(READ_WRITE, &[GROUP], &["roles", "rolebindings"]),
-        ]),
-        cluster_role("system:aggregate-to-edit", &[TO_EDIT], vec![
-            rule(READ, &[""], &["pods/attach", "pods/proxy", "pods/exec", "pods/portforward", "secrets", "services/proxy"]),
-            rule(&["impersonate"], &[""], &["serviceaccounts"]),
-            rule(WRITE, &[""], &["pods", "pods/attach", "pods/proxy", "pods/exec", "pods/portforward"]),
-            rule(&["create"], &[""], &["pods/eviction"]),
-            rule(WRITE, &[""], &["replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts",
-                "services", "services/proxy", "persistentvolumeclaims", "configmaps", "secrets", "events"]),
-            rule(&["create"], &[""], &["serviceaccounts/token"]),
-            rule(WRITE, &["apps"], &["statefulsets", "statefulsets/scale", "daemonsets", "deployments",
-                "deployments/scale", "deployments/rollback", "replicasets", "replicasets/scale"]),
-            rule(WRITE, &["autoscaling"], &["horizontalpodautoscalers"]),
-            rule(WRITE, &["batch"], &["jobs", "cronjobs"]),
-            rule(WRITE, &["policy"], &["poddisruptionbudgets"]),
-            rule(WRITE, &["networking.k8s.io"], &["networkpolicies", "ingresses"]),
-            rule(WRITE, &["coordination.k8s.io"], &["leases"]),
-        ]),
-        cluster_role("system:aggregate-to-view", &[TO_VIEW], vec![
-            rule(READ, &[""], &["pods", "replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts",
-                "services", "services/status", "endpoints", "persistentvolumeclaims", "persistentvolumeclaims/status", "configmaps"]),
-            rule(READ, &[""], &["limitranges", "resourcequotas", "bindings", "events", "pods/status",
-                "resourcequotas/status", "namespaces/status", "replicationcontrollers/status", "pods/log"]),
-            // Reading the namespace itself tells a user which namespaces are theirs.
-            rule(READ, &[""], &["namespaces"]),
-            rule(READ, &["discovery.k8s.io"], &["endpointslices"]),
-            rule(READ, &["apps"], &["controllerrevisions", "statefulsets", "statefulsets/status", "statefulsets/scale",
-                "daemonsets", "daemonsets/status", "deployments", "deployments/status", "deployments/scale",
-                "replicasets", "replicasets/status", "replicasets/scale"]),
-            rule(READ, &["autoscaling"], &["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
-            rule(READ, &["batch"], &["jobs", "cronjobs", "cronjobs/status", "jobs/status"]),
-            rule(READ, &["events.k8s.io"], &["events"]),
-            rule(READ, &["policy"], &["poddisruptionbudgets", "poddisruptionbudgets/status"]),
-            rule(READ, &["networking.k8s.io"], &["networkpolicies", "ingresses", "ingresses/status"]),
-            rule(READ, &["coordination.k8s.io"], &["leases"]),
-        ]),
+        cluster_role(
+            "system:aggregate-to-admin",
+            &[TO_ADMIN],
+            vec![
+                rule(
+                    &["create"],
+                    &["authorization.k8s.io"],
+                    &["localsubjectaccessreviews"],
+                ),
+                rule(READ_WRITE, &[GROUP], &["roles", "rolebindings"]),
+            ],
+        ),
+        cluster_role(
+            "system:aggregate-to-edit",
+            &[TO_EDIT],
+            vec![
+                rule(
+                    READ,
+                    &[""],
+                    &[
+                        "pods/attach",
+                        "pods/proxy",
+                        "pods/exec",
+                        "pods/portforward",
+                        "secrets",
+                        "services/proxy",
+                    ],
+                ),
+                rule(&["impersonate"], &[""], &["serviceaccounts"]),
+                rule(
+                    WRITE,
+                    &[""],
+                    &[
+                        "pods",
+                        "pods/attach",
+                        "pods/proxy",
+                        "pods/exec",
+                        "pods/portforward",
+                    ],
+                ),
+                rule(&["create"], &[""], &["pods/eviction"]),
+                rule(
+                    WRITE,
+                    &[""],
+                    &[
+                        "replicationcontrollers",
+                        "replicationcontrollers/scale",
+                        "serviceaccounts",
+                        "services",
+                        "services/proxy",
+                        "persistentvolumeclaims",
+                        "configmaps",
+                        "secrets",
+                        "events",
+                    ],
+                ),
+                rule(&["create"], &[""], &["serviceaccounts/token"]),
+                rule(
+                    WRITE,
+                    &["apps"],
+                    &[
+                        "statefulsets",
+                        "statefulsets/scale",
+                        "daemonsets",
+                        "deployments",
+                        "deployments/scale",
+                        "deployments/rollback",
+                        "replicasets",
+                        "replicasets/scale",
+                    ],
+                ),
+                rule(WRITE, &["autoscaling"], &["horizontalpodautoscalers"]),
+                rule(WRITE, &["batch"], &["jobs", "cronjobs"]),
+                rule(WRITE, &["policy"], &["poddisruptionbudgets"]),
+                rule(
+                    WRITE,
+                    &["networking.k8s.io"],
+                    &["networkpolicies", "ingresses"],
+                ),
+                rule(WRITE, &["coordination.k8s.io"], &["leases"]),
+            ],
+        ),
+        cluster_role(
+            "system:aggregate-to-view",
+            &[TO_VIEW],
+            vec![
+                rule(
+                    READ,
+                    &[""],
+                    &[
+                        "pods",
+                        "replicationcontrollers",
+                        "replicationcontrollers/scale",
+                        "serviceaccounts",
+                        "services",
+                        "services/status",
+                        "endpoints",
+                        "persistentvolumeclaims",
+                        "persistentvolumeclaims/status",
+                        "configmaps",
+                    ],
+                ),
+                rule(
+                    READ,
+                    &[""],
+                    &[
+                        "limitranges",
+                        "resourcequotas",
+                        "bindings",
+                        "events",
+                        "pods/status",
+                        "resourcequotas/status",
+                        "namespaces/status",
+                        "replicationcontrollers/status",
+                        "pods/log",
+                    ],
+                ),
+                // Reading the namespace itself tells a user which namespaces are theirs.
+                rule(READ, &[""], &["namespaces"]),
+                rule(READ, &["discovery.k8s.io"], &["endpointslices"]),
+                rule(
+                    READ,
+                    &["apps"],
+                    &[
+                        "controllerrevisions",
+                        "statefulsets",
+                        "statefulsets/status",
+                        "statefulsets/scale",
+                        "daemonsets",
+                        "daemonsets/status",
+                        "deployments",
+                        "deployments/status",
+                        "deployments/scale",
+                        "replicasets",
+                        "replicasets/status",
+                        "replicasets/scale",
+                    ],
+                ),
+                rule(
+                    READ,
+                    &["autoscaling"],
+                    &[
+                        "horizontalpodautoscalers",
+                        "horizontalpodautoscalers/status",
+                    ],
+                ),
+                rule(
+                    READ,
+                    &["batch"],
+                    &["jobs", "cronjobs", "cronjobs/status", "jobs/status"],
+                ),
+                rule(READ, &["events.k8s.io"], &["events"]),
+                rule(
+                    READ,
+                    &["policy"],
+                    &["poddisruptionbudgets", "poddisruptionbudgets/status"],
+                ),
+                rule(
+                    READ,
+                    &["networking.k8s.io"],
+                    &["networkpolicies", "ingresses", "ingresses/status"],
+                ),
+                rule(READ, &["coordination.k8s.io"], &["leases"]),
+            ],
+        ),
     ]
 }
 // ANCHOR_END: cluster_roles
@@ -159,7 +333,10 @@ pub fn cluster_role_bindings() -> Vec<Value> {
         binding("system:monitoring", vec![group(MONITORING_GROUP)]),
         binding("system:discovery", vec![group(AUTHENTICATED_GROUP)]),
         binding("system:basic-user", vec![group(AUTHENTICATED_GROUP)]),
-        binding("system:public-info-viewer", vec![group(AUTHENTICATED_GROUP), group(UNAUTHENTICATED_GROUP)]),
+        binding(
+            "system:public-info-viewer",
+            vec![group(AUTHENTICATED_GROUP), group(UNAUTHENTICATED_GROUP)],
+        ),
     ]
 }
 // ANCHOR_END: cluster_role_bindings
@@ -167,7 +344,11 @@ pub fn cluster_role_bindings() -> Vec<Value> {
 /// Adds `expected`'s labels and annotations the existing object lacks.
 fn merge_metadata(existing: &mut Value, expected: &Value) {
     for field in ["labels", "annotations"] {
-        for (k, v) in expected["metadata"][field].as_object().into_iter().flatten() {
+        for (k, v) in expected["metadata"][field]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             if existing["metadata"][field][k].is_null() {
                 existing["metadata"][field][k] = v.clone();
             }
@@ -214,12 +395,17 @@ fn ensure(
     expected: Value,
     reconcile: fn(&Value, &Value) -> Value,
 ) -> Result<(), String> {
-    let name = expected["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = expected["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let opts = own_write("kube-apiserver");
     let fail = |e| format!("{} {name}: {e}", store.def.resource);
     match store.get("", &name) {
         Err(e) if e.code() == 404 => {
-            store.create("", expected, &opts, &admin_user()).map_err(fail)?;
+            store
+                .create("", expected, &opts, &admin_user())
+                .map_err(fail)?;
             log::info!("created {} {name}", store.def.resource);
         }
         Err(e) => return Err(fail(e)),
@@ -260,13 +446,26 @@ mod tests {
     #[test]
     fn reconciliation_adds_and_keeps() {
         let expected = cluster_role("r", &[], vec![rule(&["get", "list"], &[""], &["pods"])]);
-        let mut existing = cluster_role("r", &[], vec![rule(&["get"], &[""], &["pods"]), rule(&["*"], &["x"], &["y"])]);
+        let mut existing = cluster_role(
+            "r",
+            &[],
+            vec![
+                rule(&["get"], &[""], &["pods"]),
+                rule(&["*"], &["x"], &["y"]),
+            ],
+        );
         existing["metadata"]["labels"] = json!({"mine": "yes"});
         let out = reconcile_role(&existing, &expected);
         assert_eq!(out["rules"].as_array().unwrap().len(), 3, "{out}");
-        assert_eq!(out["rules"][2], json!({"verbs": ["list"], "apiGroups": [""], "resources": ["pods"]}));
+        assert_eq!(
+            out["rules"][2],
+            json!({"verbs": ["list"], "apiGroups": [""], "resources": ["pods"]})
+        );
         assert_eq!(out["metadata"]["labels"]["mine"], "yes");
-        assert_eq!(out["metadata"]["labels"][BOOTSTRAPPING_LABEL], "rbac-defaults");
+        assert_eq!(
+            out["metadata"]["labels"][BOOTSTRAPPING_LABEL],
+            "rbac-defaults"
+        );
 
         let expected = binding("b", vec![group("g1")]);
         let mut existing = binding("b", vec![group("g0")]);
@@ -280,7 +479,10 @@ mod tests {
         let roles: Vec<Value> = cluster_roles();
         for b in cluster_role_bindings() {
             let name = &b["roleRef"]["name"];
-            assert!(roles.iter().any(|r| r["metadata"]["name"] == *name), "{name}");
+            assert!(
+                roles.iter().any(|r| r["metadata"]["name"] == *name),
+                "{name}"
+            );
         }
     }
 }

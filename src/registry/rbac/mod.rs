@@ -56,7 +56,12 @@ fn rbac_request(verb: &str, resource: &str, namespace: &str, name: &str) -> Requ
 /// the garbage collector's business, and needs no escalation check.
 fn only_gc_fields(new: &Value, old: &Value) -> bool {
     let mut copied = new.clone();
-    for field in ["ownerReferences", "finalizers", "managedFields", "resourceVersion"] {
+    for field in [
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+        "resourceVersion",
+    ] {
         match old["metadata"].get(field) {
             Some(v) => set_meta(&mut copied, field, v.clone()),
             None => {
