@@ -181,6 +181,7 @@ fn rbac_from_storage(tokens: &std::path::Path) {
         name: "alice".into(),
         uid: "1001".into(),
         groups: vec!["dev".into(), "system:authenticated".into()],
+        ..Default::default()
     };
     for (method, path) in [
         ("GET", "/api/v1/namespaces/default/configmaps"),

@@ -955,6 +955,9 @@ fn kubectl_auth_can_i_and_rbac_objects() {
         erin(&["auth", "can-i", "get", "/healthz"]),
         (0, "yes\n".into())
     );
+    // The admin may impersonate (`--as`), and then asks as erin.
+    let as_erin = ["auth", "can-i", "list", "pods", "-n", "demo", "--as=erin"];
+    assert_eq!(kubectl(&s, &as_erin), (false, "no\n".into()));
     let (code, text) = erin(&["get", "pods", "-n", "demo"]);
     assert_eq!(code, 1);
     assert!(text.contains("Error from server (Forbidden): pods is forbidden: User \"erin\" cannot list resource \"pods\" in API group \"\" in the namespace \"demo\""), "{text}");
@@ -1024,6 +1027,7 @@ fn kubectl_auth_can_i_and_rbac_objects() {
         erin(&["auth", "can-i", "list", "pods", "-n", "demo"]),
         (0, "yes\n".into())
     );
+    assert_eq!(kubectl(&s, &as_erin), (true, "yes\n".into()));
     assert_eq!(
         erin(&["auth", "can-i", "delete", "pods", "-n", "demo"]),
         (1, "no\n".into())

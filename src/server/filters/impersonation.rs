@@ -332,7 +332,11 @@ mod tests {
         }
     }
 
-    fn serve(mode: Box<dyn ModeAuthorizer>, caller: &[&str], headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    fn serve(
+        mode: Box<dyn ModeAuthorizer>,
+        caller: &[&str],
+        headers: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let filter = WithImpersonation {
             authorizer: Arc::new(Authorizer::new(vec![mode])),
             next: Arc::new(Echo),
