@@ -74,6 +74,24 @@ fn only_gc_fields(new: &Value, old: &Value) -> bool {
     copied == *old
 }
 
+/// `*` on everything, and on every URL: what `cluster-admin` grants.
+fn full_authority() -> Vec<PolicyRule> {
+    let all = || vec!["*".to_string()];
+    vec![
+        PolicyRule {
+            verbs: all(),
+            api_groups: all(),
+            resources: all(),
+            ..Default::default()
+        },
+        PolicyRule {
+            verbs: all(),
+            non_resource_urls: all(),
+            ..Default::default()
+        },
+    ]
+}
+
 /// What each write of an RBAC object must check before the store has it.
 enum Policy {
     /// Role or ClusterRole: the rules it grants.
@@ -135,14 +153,19 @@ impl PolicyBasedRest {
         self.authorizer.authorize(user, info) == Decision::Allow
     }
 
-    /// The check of one write of `obj` by `user` in `namespace`, under the URL's `name`.
+    /// The check of one write of `obj` by `user` in `namespace`, under the URL's `name`;
+    /// `old` is the stored object an update replaces.
     fn check(
         &self,
         user: &UserInfo,
         namespace: &str,
         name: &str,
         obj: &Value,
+        old: Option<&Value>,
     ) -> Result<(), StatusError> {
+        let forbidden = |why: &str| {
+            StatusError::forbidden(self.store.def.group_resource(), meta_str(obj, "name"), why)
+        };
         let rules = match &self.policy {
             Policy::Role => {
                 // `RoleEscalationAuthorized`: the `escalate` verb on roles waives the check.
@@ -150,7 +173,20 @@ impl PolicyBasedRest {
                 if escalation_allowed(user) || self.allowed(user, &escalate) {
                     return Ok(());
                 }
-                PolicyRule::of(obj)
+                confirm_no_escalation(&self.resolver, user, namespace, &PolicyRule::of(obj))
+                    .map_err(|why| forbidden(&why))?;
+                // An aggregation rule can gather any rule of any ClusterRole, so setting one
+                // (or changing a role that has one) takes holding everything.
+                let aggregates = |o: &Value| o["aggregationRule"].is_object();
+                if aggregates(obj) || old.is_some_and(aggregates) {
+                    confirm_no_escalation(&self.resolver, user, namespace, &full_authority())
+                        .map_err(|_| {
+                            forbidden(
+                                "must have cluster-admin privileges to use the aggregationRule",
+                            )
+                        })?;
+                }
+                return Ok(());
             }
             Policy::Binding {
                 roles,
@@ -174,9 +210,8 @@ impl PolicyBasedRest {
                 PolicyRule::of(&store.get(ns, &role_ref.name)?)
             }
         };
-        confirm_no_escalation(&self.resolver, user, namespace, &rules).map_err(|why| {
-            StatusError::forbidden(self.store.def.group_resource(), meta_str(obj, "name"), &why)
-        })
+        confirm_no_escalation(&self.resolver, user, namespace, &rules)
+            .map_err(|why| forbidden(&why))
     }
 
     fn after_write(&self) {
@@ -200,7 +235,7 @@ impl Rest for PolicyBasedRest {
         opts: &WriteOptions,
         user: &UserInfo,
     ) -> Result<Value, StatusError> {
-        self.check(user, namespace, "", &obj)?;
+        self.check(user, namespace, "", &obj, None)?;
         let created = self.store.create(namespace, obj, opts, user)?;
         self.after_write();
         Ok(created)
@@ -218,7 +253,7 @@ impl Rest for PolicyBasedRest {
         let checked = |old: &Value| {
             let new = updated(old)?;
             if !only_gc_fields(&new, old) {
-                self.check(user, namespace, name, &new)?;
+                self.check(user, namespace, name, &new, Some(old))?;
             }
             Ok(new)
         };
