@@ -123,8 +123,14 @@ impl Rest for ReviewRest {
             if !rules.errors.is_empty() {
                 status["evaluationError"] = json!(aggregate(&rules.errors));
             }
-            obj["status"] = status;
-            return Ok(obj);
+            // Go answers with a new object holding only the status, not the question.
+            return Ok(json!({
+                "kind": kind,
+                "apiVersion": self.store.def.api_version(),
+                "metadata": {},
+                "spec": {},
+                "status": status,
+            }));
         }
         let (subject, mut causes) = match kind {
             "SelfSubjectAccessReview" => (user.clone(), validate_spec(&spec, false)),
