@@ -705,13 +705,39 @@ fn escalation_is_refused_unless_escalate_or_bind() {
 #[test]
 fn an_aggregation_rule_takes_holding_everything() {
     let (s, _) = token_flag("rbac-aggregation-rule");
-    create(&s, &format!("{RBAC}/clusterroles"), cluster_role("clusterrole-writer", json!([
+    create(
+        &s,
+        &format!("{RBAC}/clusterroles"),
+        cluster_role(
+            "clusterrole-writer",
+            json!([
         {"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"]},
-        {"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}])));
-    create(&s, &format!("{RBAC}/clusterrolebindings"), binding("ClusterRoleBinding", "manager", "ClusterRole", "clusterrole-writer", user("manager")));
+        {"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]),
+        ),
+    );
+    create(
+        &s,
+        &format!("{RBAC}/clusterrolebindings"),
+        binding(
+            "ClusterRoleBinding",
+            "manager",
+            "ClusterRole",
+            "clusterrole-writer",
+            user("manager"),
+        ),
+    );
     let roles = format!("{RBAC}/clusterroles");
     // Rules one holds may be given out...
-    let (code, _) = as_user(&s, "manager", "POST", &roles, &cluster_role("pod-getter", json!([{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}])));
+    let (code, _) = as_user(
+        &s,
+        "manager",
+        "POST",
+        &roles,
+        &cluster_role(
+            "pod-getter",
+            json!([{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]),
+        ),
+    );
     assert_eq!(code, 201);
     // ...but an aggregation rule, even without rules of its own, could gather anything.
     let mut gatherer = cluster_role("gatherer", json!([]));
