@@ -16,6 +16,7 @@
 //! [`run::init_runtime`]), and [`http`] is the HTTP/1.1 layer over rustls.
 
 pub mod apis;
+pub mod audit;
 pub mod cmd;
 pub mod config;
 pub mod endpoints;

@@ -8,6 +8,7 @@
 //! - [`authorization`]: the union of AlwaysAllow, AlwaysDeny, ABAC and RBAC behind the
 //!   privileged-group rule.
 //! - [`admission`]: the plugin chain.
+//! - audit: the policy and the log backend, in [`crate::audit`].
 
 pub mod admission;
 pub mod authentication;
@@ -15,6 +16,7 @@ pub mod authorization;
 
 use std::sync::Arc;
 
+use crate::audit::AuditConfig;
 use crate::cmd::options::CompletedOptions;
 use crate::registry::service::ipallocator::ServiceIPRange;
 use crate::registry::service::portallocator::PortRange;
@@ -36,6 +38,8 @@ pub struct Config {
     pub authenticator: Arc<Authenticator>,
     pub authorizer: Arc<Authorizer>,
     pub admission: Arc<AdmissionChain>,
+    /// `AuditPolicyRuleEvaluator` and `AuditBackend`; None when nothing is audited.
+    pub audit: Option<AuditConfig>,
     pub lifecycle: Arc<LifecycleSignals>,
     /// `--max-requests-inflight`: 0 means no limit.
     pub max_requests_inflight: u32,
@@ -129,6 +133,12 @@ pub fn build_generic_config(
     );
     log::info!("admission plugins: {}", admission.names().join(","));
 
+    // 5. Audit: the policy and the log backend (`AuditOptions.ApplyTo`).
+    let audit = crate::audit::new_audit_config(
+        opts.audit.policy_file.as_deref(),
+        opts.audit.log_path.as_deref(),
+    )?;
+
     Ok(Config {
         scheme,
         storage,
@@ -136,6 +146,7 @@ pub fn build_generic_config(
         authenticator: Arc::new(authenticator),
         authorizer: Arc::new(authorizer),
         admission: Arc::new(admission),
+        audit,
         lifecycle: Arc::new(LifecycleSignals::default()),
         max_requests_inflight: opts.generic.max_requests_inflight,
         // 5. The control plane's own: the ranges services take their addresses from.

@@ -15,6 +15,7 @@ pub mod version;
 
 use std::sync::Arc;
 
+use crate::audit::Backend;
 use crate::config::Config;
 use crate::endpoints::metrics::{Metrics, MetricsHandler, WithMetrics};
 use crate::http::Handler;
@@ -30,6 +31,8 @@ pub struct PreparedGenericAPIServer {
     pub post_start_hooks: Vec<Arc<PostStartHook>>,
     pub lifecycle: Arc<LifecycleSignals>,
     pub in_flight: Arc<InFlight>,
+    /// Started by `NonBlockingRun` before the listener accepts.
+    pub audit_backend: Option<Arc<dyn Backend>>,
 }
 
 // ANCHOR: prepare_run
@@ -101,12 +104,14 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
         Arc::clone(&config.authorizer),
         Arc::clone(&in_flight),
         config.max_requests_inflight,
+        config.audit.clone(),
     );
     PreparedGenericAPIServer {
         handler,
         post_start_hooks: hooks,
         lifecycle,
         in_flight,
+        audit_backend: config.audit.as_ref().map(|a| Arc::clone(&a.backend)),
     }
 }
 // ANCHOR_END: prepare_run

@@ -187,7 +187,7 @@ fn start_serving(
         listen_addr: wake_addr,
         done: control_write.try_clone().map_err(|e| e.to_string())?,
     };
-    non_blocking_run(prepared, serving, graceful, heartbeat_worker, limits);
+    non_blocking_run(prepared, serving, graceful, heartbeat_worker, limits)?;
     let server = RunningServer {
         addr,
         credentials,
@@ -205,7 +205,13 @@ fn non_blocking_run(
     graceful: Graceful,
     heartbeat: UnixStream,
     limits: ConnLimits,
-) {
+) -> Result<(), String> {
+    // The audit backend is running before the first request can produce an event.
+    if let Some(backend) = &prepared.audit_backend {
+        backend
+            .run()
+            .map_err(|e| format!("failed to run the audit backend: {e}"))?;
+    }
     let connections = Arc::clone(&graceful.connections);
     let lifecycle = Arc::clone(&prepared.lifecycle);
     serve::serve(serving, prepared.handler, connections, limits, lifecycle);
@@ -216,6 +222,7 @@ fn non_blocking_run(
             hook.run_once();
         }
     });
+    Ok(())
 }
 // ANCHOR_END: non_blocking_run
 

@@ -42,6 +42,13 @@ pub fn rfc3339(t: SystemTime) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+/// `2026-11-22T11:25:49.123456Z`: `metav1.MicroTime`, the timestamps of audit events.
+pub fn rfc3339_micro(t: SystemTime) -> String {
+    let (y, mo, d, h, mi, s, _) = split(t);
+    let micros = t.duration_since(UNIX_EPOCH).unwrap_or_default().subsec_micros();
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
+}
+
 /// Parses the `rfc3339` form back (also accepting fractional seconds, which other clients may write).
 pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();

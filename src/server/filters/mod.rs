@@ -3,13 +3,16 @@
 //! wraps them:
 //!
 //! ```text
-//! panic recovery -> request info -> in-flight wait group -> authentication
-//!   -> impersonation -> max-in-flight -> authorization -> the server chain
+//! audit init -> panic recovery -> request info -> in-flight wait group -> authentication
+//!   -> audit -> impersonation -> max-in-flight -> authorization -> the server chain
+//!
+//! authentication's 401 -> failed-authentication audit -> unauthorized
 //! ```
 //!
 //! Each filter is a [`Handler`] holding the next one; what a filter learns (the request info,
 //! the user) goes into [`RequestContext`], where Go would put it in the `context.Context`.
 
+pub mod audit;
 pub mod impersonation;
 pub mod request_info;
 
@@ -17,6 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::audit::AuditConfig;
 use crate::config::authentication::{AuthResult, Authenticator, UserInfo};
 use crate::config::authorization::{forbidden_message, Authorizer, Decision};
 use crate::http::{Handler, Request, Response};
@@ -31,6 +35,9 @@ pub struct RequestContext {
     pub audit_id: String,
     /// Set by impersonation, which also makes it `user`: the audit event's `impersonatedUser`.
     pub impersonated_user: Option<UserInfo>,
+    /// What later filters tell the audit event (`audit.AddAuditAnnotation`), such as
+    /// authorization's decision.
+    pub audit_annotations: Vec<(String, String)>,
 }
 
 /// Requests being served right now, for graceful shutdown to wait on (`NonLongRunningRequestWaitGroup`).
@@ -60,6 +67,7 @@ pub fn build_handler_chain(
     authorizer: Arc<Authorizer>,
     in_flight: Arc<InFlight>,
     max_requests_inflight: u32,
+    audit: Option<AuditConfig>,
 ) -> Arc<dyn Handler> {
     let h: Arc<dyn Handler> = Arc::new(WithAuthorization {
         authorizer: Arc::clone(&authorizer),
@@ -74,13 +82,24 @@ pub fn build_handler_chain(
         authorizer: Arc::clone(&authorizer),
         next: h,
     });
+    let mut h: Arc<dyn Handler> = h;
+    let mut failed: Arc<dyn Handler> = Arc::new(Unauthorized);
+    if let Some(audit) = audit {
+        h = Arc::new(audit::WithAudit {
+            audit: audit.clone(),
+            next: h,
+        });
+        failed = Arc::new(audit::WithFailedAuthenticationAudit { audit, failed });
+    }
     let h = Arc::new(WithAuthentication {
         authenticator,
+        failed,
         next: h,
     });
     let h = Arc::new(WithWaitGroup { in_flight, next: h });
     let h = Arc::new(WithRequestInfo { next: h });
-    Arc::new(WithPanicRecovery { next: h })
+    let h = Arc::new(WithPanicRecovery { next: h });
+    Arc::new(audit::WithAuditInit { next: h })
 }
 // ANCHOR_END: build_handler_chain
 
@@ -108,7 +127,7 @@ impl Handler for WithPanicRecovery {
     }
 }
 
-/// `WithRequestInfo`, plus the `Audit-Id` every response of kube-apiserver carries.
+/// `WithRequestInfo`.
 struct WithRequestInfo {
     next: Arc<dyn Handler>,
 }
@@ -116,9 +135,7 @@ struct WithRequestInfo {
 impl Handler for WithRequestInfo {
     fn serve(&self, req: &mut Request) -> Response {
         req.context.request_info = RequestInfo::parse(&req.method, &req.path, &req.query);
-        req.context.audit_id = crate::util::random::uuid();
-        let resp = self.next.serve(req);
-        resp.with_header("Audit-Id", req.context.audit_id.clone())
+        self.next.serve(req)
     }
 }
 
@@ -144,6 +161,8 @@ impl Handler for WithWaitGroup {
 /// can see them.
 struct WithAuthentication {
     authenticator: Arc<Authenticator>,
+    /// Answers a request whose credentials were refused: the 401, audited.
+    failed: Arc<dyn Handler>,
     next: Arc<dyn Handler>,
 }
 
@@ -156,8 +175,17 @@ impl Handler for WithAuthentication {
                 req.context.user = user;
                 self.next.serve(req)
             }
-            AuthResult::Invalid => StatusError::unauthorized().to_response(),
+            AuthResult::Invalid => self.failed.serve(req),
         }
+    }
+}
+
+/// `Unauthorized`: authentication's failed handler.
+struct Unauthorized;
+
+impl Handler for Unauthorized {
+    fn serve(&self, _: &mut Request) -> Response {
+        StatusError::unauthorized().to_response()
     }
 }
 
@@ -184,6 +212,10 @@ impl Handler for WithMaxInFlightLimit {
     }
 }
 
+/// The audit annotations of `WithAuthorization`.
+const DECISION_ANNOTATION_KEY: &str = "authorization.k8s.io/decision";
+const REASON_ANNOTATION_KEY: &str = "authorization.k8s.io/reason";
+
 /// `WithAuthorization`: 403 unless the authorizer allows.
 struct WithAuthorization {
     authorizer: Arc<Authorizer>,
@@ -196,6 +228,14 @@ impl Handler for WithAuthorization {
         let answer = self
             .authorizer
             .answer(&req.context.user, &req.context.request_info);
+        let decision = match answer.decision {
+            Decision::Allow => "allow",
+            Decision::Deny(_) | Decision::NoOpinion => "forbid",
+        };
+        req.context.audit_annotations.extend([
+            (DECISION_ANNOTATION_KEY.into(), decision.into()),
+            (REASON_ANNOTATION_KEY.into(), answer.reason.clone()),
+        ]);
         match answer.decision {
             Decision::Allow => self.next.serve(req),
             Decision::Deny(_) | Decision::NoOpinion => forbidden(&req.context, &answer.reason),
