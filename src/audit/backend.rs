@@ -99,7 +99,10 @@ impl Backend for LogBackend {
             Output::File(f) => f.sync_data(),
         };
         if let Err(e) = flushed {
-            log::error!("audit backend {}: flushing the log failed: {e}", self.name());
+            log::error!(
+                "audit backend {}: flushing the log failed: {e}",
+                self.name()
+            );
         }
     }
 
@@ -134,7 +137,12 @@ mod tests {
         assert_eq!(v["kind"], "Event");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let err = LogBackend::open(dir.join("no/such/dir").to_str().unwrap()).err().unwrap();
-        assert!(err.starts_with("--audit-log-path: failed to open log file"), "{err}");
+        let err = LogBackend::open(dir.join("no/such/dir").to_str().unwrap())
+            .err()
+            .unwrap();
+        assert!(
+            err.starts_with("--audit-log-path: failed to open log file"),
+            "{err}"
+        );
     }
 }

@@ -302,7 +302,10 @@ mod tests {
         req.context.request_info =
             crate::server::filters::request_info::RequestInfo::parse("GET", "/healthz", "");
         let mut ev = Event::from_request(&req, Level::Request, UNIX_EPOCH);
-        assert!(ev.object_ref.is_none(), "a non-resource request has no objectRef");
+        assert!(
+            ev.object_ref.is_none(),
+            "a non-resource request has no objectRef"
+        );
         assert_eq!(ev.user_agent.len(), 1024 + USER_AGENT_TRUNCATE_SUFFIX.len());
         ev.log_response(200, Some(serde_json::json!({"kind":"ConfigMap"})));
         assert!(ev.response_object.is_none());
@@ -312,7 +315,10 @@ mod tests {
         );
         let mut ev = Event::from_request(&req, Level::RequestResponse, UNIX_EPOCH);
         ev.log_response(200, Some(serde_json::json!({"kind":"ConfigMap"})));
-        assert_eq!(ev.response_object, Some(serde_json::json!({"kind":"ConfigMap"})));
+        assert_eq!(
+            ev.response_object,
+            Some(serde_json::json!({"kind":"ConfigMap"}))
+        );
     }
 
     #[test]
@@ -320,6 +326,9 @@ mod tests {
         let mut list = serde_json::json!({"metadata":{"managedFields":[1]},
             "items":[{"metadata":{"name":"a","managedFields":[2]}}]});
         remove_managed_fields(&mut list);
-        assert_eq!(list, serde_json::json!({"metadata":{},"items":[{"metadata":{"name":"a"}}]}));
+        assert_eq!(
+            list,
+            serde_json::json!({"metadata":{},"items":[{"metadata":{"name":"a"}}]})
+        );
     }
 }

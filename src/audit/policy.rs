@@ -220,10 +220,12 @@ fn rule_matches(rule: &PolicyRule, user: &UserInfo, info: &RequestInfo) -> bool 
 }
 
 fn rule_matches_non_resource(rule: &PolicyRule, path: &str) -> bool {
-    rule.non_resource_urls.iter().any(|spec| match spec.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => spec == path,
-    })
+    rule.non_resource_urls
+        .iter()
+        .any(|spec| match spec.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => spec == path,
+        })
 }
 
 fn rule_matches_resource(rule: &PolicyRule, info: &RequestInfo) -> bool {
@@ -300,9 +302,18 @@ mod tests {
         );
         let bob = user("bob", &["system:authenticated"]);
         let pods = "/api/v1/namespaces/demo/pods";
-        assert_eq!(level(&e, &user("alice", &[]), "GET", pods), Level::RequestResponse);
-        assert_eq!(level(&e, &user("carol", &["devs"]), "GET", pods), Level::Request);
-        assert_eq!(level(&e, &bob, "DELETE", &format!("{pods}/p")), Level::Metadata);
+        assert_eq!(
+            level(&e, &user("alice", &[]), "GET", pods),
+            Level::RequestResponse
+        );
+        assert_eq!(
+            level(&e, &user("carol", &["devs"]), "GET", pods),
+            Level::Request
+        );
+        assert_eq!(
+            level(&e, &bob, "DELETE", &format!("{pods}/p")),
+            Level::Metadata
+        );
         assert_eq!(
             level(&e, &bob, "GET", pods),
             Level::Request,
@@ -312,26 +323,47 @@ mod tests {
         let scale = "/apis/apps/v1/namespaces/demo/deployments/web/scale";
         assert_eq!(level(&e, &bob, "GET", scale), Level::Request);
         assert_eq!(
-            level(&e, &bob, "GET", "/apis/apps/v1/namespaces/demo/deployments/web"),
+            level(
+                &e,
+                &bob,
+                "GET",
+                "/apis/apps/v1/namespaces/demo/deployments/web"
+            ),
             Level::None,
             "deployments/scale is not deployments"
         );
         let cm = "/api/v1/namespaces/demo/configmaps";
-        assert_eq!(level(&e, &bob, "GET", &format!("{cm}/cfg")), Level::Metadata);
+        assert_eq!(
+            level(&e, &bob, "GET", &format!("{cm}/cfg")),
+            Level::Metadata
+        );
         assert_eq!(level(&e, &bob, "GET", &format!("{cm}/other")), Level::None);
-        assert_eq!(level(&e, &bob, "GET", cm), Level::None, "a list has no name");
+        assert_eq!(
+            level(&e, &bob, "GET", cm),
+            Level::None,
+            "a list has no name"
+        );
         assert_eq!(
             level(&e, &bob, "GET", "/api/v1/namespaces/kube-system/secrets"),
             Level::Request
         );
-        assert_eq!(level(&e, &bob, "GET", "/api/v1/namespaces"), Level::Metadata);
+        assert_eq!(
+            level(&e, &bob, "GET", "/api/v1/namespaces"),
+            Level::Metadata
+        );
         assert_eq!(
             level(&e, &bob, "GET", "/api/v1/namespaces/demo"),
             Level::None,
             "a namespace's own name is its namespace, not \"\""
         );
-        assert_eq!(level(&e, &bob, "PUT", &format!("{pods}/p/status")), Level::RequestResponse);
-        assert_eq!(level(&e, &bob, "GET", &format!("{pods}/p/log")), Level::Request);
+        assert_eq!(
+            level(&e, &bob, "PUT", &format!("{pods}/p/status")),
+            Level::RequestResponse
+        );
+        assert_eq!(
+            level(&e, &bob, "GET", &format!("{pods}/p/log")),
+            Level::Request
+        );
         assert_eq!(level(&e, &bob, "GET", "/healthz/ping"), Level::Metadata);
         assert_eq!(level(&e, &bob, "GET", "/version"), Level::Metadata);
         assert_eq!(level(&e, &bob, "GET", "/versions"), Level::None);
@@ -378,23 +410,35 @@ mod tests {
     fn bad_policies_are_refused_with_the_field_named() {
         let bad = |text: &str| load_policy_from_bytes(text.as_bytes()).unwrap_err();
         let head = r#""apiVersion":"audit.k8s.io/v1","kind":"Policy""#;
-        assert!(bad("apiVersion: audit.k8s.io/v1\nkind: Policy\n").contains("only the JSON form of YAML"));
-        assert!(bad(r#"{"apiVersion":"audit.k8s.io/v1beta1","kind":"Policy","rules":[]}"#)
-            .contains("\"audit.k8s.io/v1beta1\""));
-        assert_eq!(bad(&format!("{{{head},\"rules\":[]}}")), "loaded illegal policy with 0 rules");
+        assert!(bad("apiVersion: audit.k8s.io/v1\nkind: Policy\n")
+            .contains("only the JSON form of YAML"));
+        assert!(
+            bad(r#"{"apiVersion":"audit.k8s.io/v1beta1","kind":"Policy","rules":[]}"#)
+                .contains("\"audit.k8s.io/v1beta1\"")
+        );
+        assert_eq!(
+            bad(&format!("{{{head},\"rules\":[]}}")),
+            "loaded illegal policy with 0 rules"
+        );
         assert_eq!(
             bad(&format!("{{{head},\"rules\":[{{\"verbs\":[\"get\"]}}]}}")),
             "rules[0].level: Required value"
         );
-        assert!(bad(&format!("{{{head},\"rules\":[{{\"level\":\"Everything\"}}]}}"))
-            .contains("unknown variant `Everything`"));
+        assert!(bad(&format!(
+            "{{{head},\"rules\":[{{\"level\":\"Everything\"}}]}}"
+        ))
+        .contains("unknown variant `Everything`"));
         assert!(bad(&format!("{{{head},\"rules\":[{{\"level\":\"None\",\"nonResourceURLs\":[\"/a*b\"]}}]}}"))
             .contains("rules[0].nonResourceURLs[0]: Invalid value: \"/a*b\": non-resource URL rules may only use '*' at the end"));
         assert!(bad(&format!("{{{head},\"rules\":[{{\"level\":\"None\",\"nonResourceURLs\":[\"/x\"],\"namespaces\":[\"a\"]}}]}}"))
             .contains("rules cannot apply to both regular resources and non-resource URLs"));
-        assert!(bad(&format!("{{{head},\"rules\":[{{\"level\":\"None\",\"omitStages\":[\"Later\"]}}]}}"))
-            .contains("unknown variant `Later`"));
-        assert!(bad(&format!("{{{head},\"rules\":[{{\"level\":\"None\",\"user\":[\"a\"]}}]}}"))
-            .contains("unknown field `user`"));
+        assert!(bad(&format!(
+            "{{{head},\"rules\":[{{\"level\":\"None\",\"omitStages\":[\"Later\"]}}]}}"
+        ))
+        .contains("unknown variant `Later`"));
+        assert!(bad(&format!(
+            "{{{head},\"rules\":[{{\"level\":\"None\",\"user\":[\"a\"]}}]}}"
+        ))
+        .contains("unknown field `user`"));
     }
 }

@@ -45,7 +45,10 @@ pub fn rfc3339(t: SystemTime) -> String {
 /// `2026-11-22T11:25:49.123456Z`: `metav1.MicroTime`, the timestamps of audit events.
 pub fn rfc3339_micro(t: SystemTime) -> String {
     let (y, mo, d, h, mi, s, _) = split(t);
-    let micros = t.duration_since(UNIX_EPOCH).unwrap_or_default().subsec_micros();
+    let micros = t
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_micros();
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
 }
 

@@ -307,11 +307,21 @@ mod tests {
             panic!("still a stream")
         };
         while body.next_chunk().is_some() {}
-        assert_eq!(stages(&rec), [Stage::ResponseStarted], "not before the drop");
+        assert_eq!(
+            stages(&rec),
+            [Stage::ResponseStarted],
+            "not before the drop"
+        );
         drop(body);
-        assert_eq!(stages(&rec), [Stage::ResponseStarted, Stage::ResponseComplete]);
+        assert_eq!(
+            stages(&rec),
+            [Stage::ResponseStarted, Stage::ResponseComplete]
+        );
         let got = rec.0.lock().unwrap();
-        assert!(got[1].response_object.is_none(), "a stream's body is not recorded");
+        assert!(
+            got[1].response_object.is_none(),
+            "a stream's body is not recorded"
+        );
         assert_eq!(got[1].response_status.as_ref().unwrap().code, 200);
     }
 
