@@ -1,6 +1,6 @@
 //! Chapter 3: the generic config. Builds it as `buildGenericConfig` does, then asks each part a
 //! question: who is this token or certificate, may they do this, what does admission say, what
-//! did storage do.
+//! did storage do, at which level a request is audited.
 //!
 //! Run: `cargo run --example ch03_generic_config`
 
@@ -143,6 +143,7 @@ fn main() {
             .map(|e| e.to_string())
     );
     rbac_from_storage(&tokens);
+    audit_levels(&dir);
 }
 
 /// RBAC reads its roles and bindings from storage: one ClusterRole and one binding written
@@ -192,6 +193,55 @@ fn rbac_from_storage(tokens: &std::path::Path) {
         println!(
             "  alice  {} {} -> {:?} {:?}",
             info.verb, info.resource, answer.decision, answer.reason
+        );
+    }
+}
+
+/// The audit policy: the level the first matching rule gives each request.
+fn audit_levels(dir: &std::path::Path) {
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[
+          {"level":"None","nonResourceURLs":["/healthz*"]},
+          {"level":"RequestResponse","verbs":["create"],"resources":[{"resources":["configmaps"]}]},
+          {"level":"Metadata"}]}"#,
+    )
+    .unwrap();
+    let args = [
+        format!("--audit-policy-file={}", policy.display()),
+        format!("--audit-log-path={}", dir.join("audit.log").display()),
+    ];
+    let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
+        panic!("flags")
+    };
+    let config = build_generic_config(
+        &opts,
+        Arc::new(mini_apiserver::apis::new_scheme()),
+        "admin-token",
+        6443,
+    )
+    .expect("config");
+    let audit = config.audit.expect("a policy and a log path: audit is on");
+    println!("audit (--audit-policy-file, the first matching rule decides):");
+    let alice = mini_apiserver::config::authentication::UserInfo {
+        name: "alice".into(),
+        ..Default::default()
+    };
+    for (method, path) in [
+        ("POST", "/api/v1/namespaces/default/configmaps"),
+        ("GET", "/api/v1/namespaces/default/configmaps"),
+        ("GET", "/healthz"),
+    ] {
+        let info = RequestInfo::parse(method, path, "");
+        let what = if info.is_resource_request {
+            format!("{} {}", info.verb, info.resource)
+        } else {
+            format!("{} {}", info.verb, info.path)
+        };
+        println!(
+            "  alice  {what:<17} -> {:?}",
+            audit.policy.evaluate(&alice, &info).level
         );
     }
 }
