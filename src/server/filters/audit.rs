@@ -325,6 +325,38 @@ mod tests {
         assert_eq!(got[1].response_status.as_ref().unwrap().code, 200);
     }
 
+    struct Answers;
+    impl Handler for Answers {
+        fn serve(&self, _: &mut Request) -> Response {
+            Response::json(
+                200,
+                &serde_json::json!({"kind":"ConfigMap","metadata":{"name":"a","managedFields":[{}]}}),
+            )
+        }
+    }
+
+    #[test]
+    fn omit_managed_fields_trims_both_bodies() {
+        let (cfg, rec) = audit(r#"[{"level":"RequestResponse","omitManagedFields":true}]"#);
+        let h = WithAudit {
+            audit: cfg,
+            next: Arc::new(Answers),
+        };
+        let mut req = request("PUT", "/api/v1/namespaces/d/configmaps/a", "");
+        req.body = br#"{"kind":"ConfigMap","metadata":{"name":"a","managedFields":[{}]}}"#.to_vec();
+        h.serve(&mut req);
+        let got = rec.0.lock().unwrap();
+        assert_eq!(got.len(), 2);
+        let done = &got[1];
+        assert_eq!(done.stage, Stage::ResponseComplete);
+        for body in [&done.request_object, &done.response_object] {
+            assert_eq!(
+                body.as_ref().unwrap()["metadata"],
+                serde_json::json!({"name":"a"})
+            );
+        }
+    }
+
     #[test]
     fn the_callers_audit_id_is_kept() {
         let h = WithAuditInit {
