@@ -29,6 +29,7 @@ pub struct GenericServerRunOptions {
     pub max_requests_inflight: u32,
     pub request_timeout: Duration,
     pub shutdown_delay_duration: Duration,
+    pub shutdown_send_retry_after: bool,
 }
 
 pub struct EtcdOptions {
@@ -153,6 +154,7 @@ impl ServerRunOptions {
                 max_requests_inflight: 400,
                 request_timeout: Duration::from_secs(60),
                 shutdown_delay_duration: Duration::ZERO,
+                shutdown_send_retry_after: false,
             },
             etcd: EtcdOptions {
                 storage_backend: "embedded".into(),
@@ -359,6 +361,10 @@ impl GenericServerRunOptions {
         );
         fs.add("shutdown-delay-duration", "duration", format_duration(self.shutdown_delay_duration), "Time to delay the termination. During that time the server keeps serving requests normally while /readyz returns failure.", |o, v| {
             o.generic.shutdown_delay_duration = parse_duration(v)?;
+            Ok(())
+        });
+        fs.add("shutdown-send-retry-after", "", self.shutdown_send_retry_after, "If true the HTTP Server will continue listening until all non long running request(s) in flight have been drained, during this window all incoming requests will be rejected with a status code 429 and a 'Retry-After' response header, in addition 'Connection: close' response header is set in order to tear down the TCP connection when idle.", |o, v| {
+            o.generic.shutdown_send_retry_after = parse_bool(v)?;
             Ok(())
         });
     }

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::endpoints::metrics::{Metrics, MetricsHandler, WithMetrics};
 use crate::http::Handler;
 use crate::server::filters::{build_handler_chain, InFlight};
-use crate::server::generic::{DelegationTarget, GenericAPIServer, PostStartHook};
+use crate::server::generic::{DelegationTarget, GenericAPIServer, PostStartHook, PreShutdownHook};
 use crate::server::lifecycle_signals::LifecycleSignals;
 use healthz::{Check, HealthzHandler};
 
@@ -28,6 +28,7 @@ pub struct PreparedGenericAPIServer {
     /// The filters wrapped around the server chain: what every connection serves.
     pub handler: Arc<dyn Handler>,
     pub post_start_hooks: Vec<Arc<PostStartHook>>,
+    pub pre_shutdown_hooks: Vec<Arc<PreShutdownHook>>,
     pub lifecycle: Arc<LifecycleSignals>,
     pub in_flight: Arc<InFlight>,
 }
@@ -37,6 +38,7 @@ pub struct PreparedGenericAPIServer {
 pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGenericAPIServer {
     let lifecycle = Arc::clone(&config.lifecycle);
     let hooks = server.post_start_hooks();
+    let server_pre_shutdown_hooks = server.pre_shutdown_hooks();
 
     // The checks of every server in the chain, then one per post-start hook.
     let mut checks: Vec<Check> = vec![Check::ping()];
@@ -101,10 +103,14 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
         Arc::clone(&config.authorizer),
         Arc::clone(&in_flight),
         config.max_requests_inflight,
+        config
+            .shutdown_send_retry_after
+            .then(|| Arc::clone(&config.lifecycle)),
     );
     PreparedGenericAPIServer {
         handler,
         post_start_hooks: hooks,
+        pre_shutdown_hooks: server_pre_shutdown_hooks,
         lifecycle,
         in_flight,
     }

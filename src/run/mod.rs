@@ -7,8 +7,10 @@
 //! - [`serve`]: the listener and the connection coroutines.
 //! - [`lifecycle`]: the control loop, the heartbeat, graceful termination.
 //! - [`signals`]: SIGTERM and SIGINT.
+//! - [`notify`]: `READY=1` for systemd.
 
 pub mod lifecycle;
+pub mod notify;
 pub mod serve;
 pub mod signals;
 pub mod tls;
@@ -182,8 +184,11 @@ fn start_serving(
         connections: Default::default(),
         in_flight: Arc::clone(&prepared.in_flight),
         storage: Arc::clone(&config.storage),
+        pre_shutdown_hooks: prepared.pre_shutdown_hooks.clone(),
         shutdown_delay: opts.generic.shutdown_delay_duration,
         drain_timeout: opts.generic.request_timeout,
+        send_retry_after: opts.generic.shutdown_send_retry_after,
+        stop_listening: Default::default(),
         listen_addr: wake_addr,
         done: control_write.try_clone().map_err(|e| e.to_string())?,
     };
@@ -208,13 +213,28 @@ fn non_blocking_run(
 ) {
     let connections = Arc::clone(&graceful.connections);
     let lifecycle = Arc::clone(&prepared.lifecycle);
-    serve::serve(serving, prepared.handler, connections, limits, lifecycle);
+    let stop_listening = Arc::clone(&graceful.stop_listening);
+    // PrepareRun installed every path and discovery document before we got here.
+    lifecycle.mux_and_discovery_complete.fire();
+    serve::serve(
+        serving,
+        prepared.handler,
+        connections,
+        limits,
+        lifecycle,
+        stop_listening,
+    );
     spawn_heartbeat(heartbeat, graceful);
     let hooks = prepared.post_start_hooks;
     may::go!(move || {
         for hook in hooks {
-            hook.run_once();
+            if let Err(e) = hook.run_once() {
+                // A hook fails only when the server cannot work without it (`klog.Fatalf`).
+                log::error!("{e}");
+                signals::exit_now(255);
+            }
         }
+        notify::sd_notify_ready();
     });
 }
 // ANCHOR_END: non_blocking_run

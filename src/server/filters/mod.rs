@@ -3,7 +3,8 @@
 //! wraps them:
 //!
 //! ```text
-//! panic recovery -> request info -> in-flight wait group -> authentication
+//! panic recovery -> request info -> retry-after (with --shutdown-send-retry-after)
+//!   -> in-flight wait group -> authentication
 //!   -> impersonation -> max-in-flight -> authorization -> the server chain
 //! ```
 //!
@@ -12,6 +13,7 @@
 
 pub mod impersonation;
 pub mod request_info;
+pub mod retry_after;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +23,7 @@ use crate::config::authentication::{AuthResult, Authenticator, UserInfo};
 use crate::config::authorization::{forbidden_message, Authorizer, Decision};
 use crate::http::{Handler, Request, Response};
 use crate::scheme::meta::{GroupResource, StatusError};
+use crate::server::lifecycle_signals::LifecycleSignals;
 use request_info::RequestInfo;
 
 /// What the filters learned about a request.
@@ -60,6 +63,7 @@ pub fn build_handler_chain(
     authorizer: Arc<Authorizer>,
     in_flight: Arc<InFlight>,
     max_requests_inflight: u32,
+    retry_after: Option<Arc<LifecycleSignals>>,
 ) -> Arc<dyn Handler> {
     let h: Arc<dyn Handler> = Arc::new(WithAuthorization {
         authorizer: Arc::clone(&authorizer),
@@ -78,7 +82,11 @@ pub fn build_handler_chain(
         authenticator,
         next: h,
     });
-    let h = Arc::new(WithWaitGroup { in_flight, next: h });
+    let h: Arc<dyn Handler> = Arc::new(WithWaitGroup { in_flight, next: h });
+    let h = match retry_after {
+        Some(lifecycle) => Arc::new(retry_after::WithRetryAfter { lifecycle, next: h }),
+        None => h,
+    };
     let h = Arc::new(WithRequestInfo { next: h });
     Arc::new(WithPanicRecovery { next: h })
 }
