@@ -13,7 +13,8 @@ use crate::http::{Handler, Request, Response};
 use crate::server::lifecycle_signals::LifecycleSignals;
 
 /// Probes and scrapes go on during the drain.
-const PATH_PREFIXES_EXEMPT_FROM_RETRY_AFTER: [&str; 4] = ["/readyz", "/livez", "/healthz", "/metrics"];
+const PATH_PREFIXES_EXEMPT_FROM_RETRY_AFTER: [&str; 4] =
+    ["/readyz", "/livez", "/healthz", "/metrics"];
 
 pub struct WithRetryAfter {
     pub lifecycle: Arc<LifecycleSignals>,
