@@ -27,6 +27,7 @@ pub struct GenericServerRunOptions {
     pub advertise_address: Option<IpAddr>,
     pub external_hostname: String,
     pub max_requests_inflight: u32,
+    pub max_mutating_requests_inflight: u32,
     pub request_timeout: Duration,
     pub shutdown_delay_duration: Duration,
     pub shutdown_send_retry_after: bool,
@@ -152,6 +153,7 @@ impl ServerRunOptions {
                 advertise_address: None,
                 external_hostname: String::new(),
                 max_requests_inflight: 400,
+                max_mutating_requests_inflight: 200,
                 request_timeout: Duration::from_secs(60),
                 shutdown_delay_duration: Duration::ZERO,
                 shutdown_send_retry_after: false,
@@ -347,6 +349,10 @@ impl GenericServerRunOptions {
         );
         fs.add("max-requests-inflight", "int", self.max_requests_inflight, "The maximum number of requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.", |o, v| {
             o.generic.max_requests_inflight = parse_int(v)?;
+            Ok(())
+        });
+        fs.add("max-mutating-requests-inflight", "int", self.max_mutating_requests_inflight, "The maximum number of mutating requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.", |o, v| {
+            o.generic.max_mutating_requests_inflight = parse_int(v)?;
             Ok(())
         });
         fs.add(

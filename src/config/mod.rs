@@ -39,6 +39,8 @@ pub struct Config {
     pub lifecycle: Arc<LifecycleSignals>,
     /// `--max-requests-inflight`: 0 means no limit.
     pub max_requests_inflight: u32,
+    /// `--max-mutating-requests-inflight`: 0 means no limit.
+    pub max_mutating_requests_inflight: u32,
     /// `--shutdown-send-retry-after`: 429 new requests during the drain, listener kept open.
     pub shutdown_send_retry_after: bool,
     pub extra: ExtraConfig,
@@ -140,6 +142,7 @@ pub fn build_generic_config(
         admission: Arc::new(admission),
         lifecycle: Arc::new(LifecycleSignals::default()),
         max_requests_inflight: opts.generic.max_requests_inflight,
+        max_mutating_requests_inflight: opts.generic.max_mutating_requests_inflight,
         shutdown_send_retry_after: opts.generic.shutdown_send_retry_after,
         // 5. The control plane's own: the ranges services take their addresses from.
         extra: ExtraConfig {

@@ -103,6 +103,7 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
         Arc::clone(&config.authorizer),
         Arc::clone(&in_flight),
         config.max_requests_inflight,
+        config.max_mutating_requests_inflight,
         config
             .shutdown_send_retry_after
             .then(|| Arc::clone(&config.lifecycle)),

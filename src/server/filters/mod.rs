@@ -12,6 +12,7 @@
 //! the user) goes into [`RequestContext`], where Go would put it in the `context.Context`.
 
 pub mod impersonation;
+pub mod maxinflight;
 pub mod request_info;
 pub mod retry_after;
 
@@ -63,17 +64,18 @@ pub fn build_handler_chain(
     authorizer: Arc<Authorizer>,
     in_flight: Arc<InFlight>,
     max_requests_inflight: u32,
+    max_mutating_requests_inflight: u32,
     retry_after: Option<Arc<LifecycleSignals>>,
 ) -> Arc<dyn Handler> {
     let h: Arc<dyn Handler> = Arc::new(WithAuthorization {
         authorizer: Arc::clone(&authorizer),
         next: servers,
     });
-    let h = Arc::new(WithMaxInFlightLimit {
-        limit: max_requests_inflight as usize,
-        next: h,
-        in_flight: Arc::clone(&in_flight),
-    });
+    let h = Arc::new(maxinflight::WithMaxInFlightLimit::new(
+        max_requests_inflight,
+        max_mutating_requests_inflight,
+        h,
+    ));
     let h = Arc::new(impersonation::WithImpersonation {
         authorizer: Arc::clone(&authorizer),
         next: h,
@@ -166,29 +168,6 @@ impl Handler for WithAuthentication {
             }
             AuthResult::Invalid => StatusError::unauthorized().to_response(),
         }
-    }
-}
-
-/// `WithMaxInFlightLimit`: beyond `--max-requests-inflight` short requests at once, 429 with a
-/// `Retry-After`, so a flood turns into back-off instead of a queue.
-struct WithMaxInFlightLimit {
-    limit: usize,
-    in_flight: Arc<InFlight>,
-    next: Arc<dyn Handler>,
-}
-
-impl Handler for WithMaxInFlightLimit {
-    fn serve(&self, req: &mut Request) -> Response {
-        // The wait group already counted this request.
-        if self.limit > 0
-            && req.context.request_info.verb != "watch"
-            && self.in_flight.count() > self.limit
-        {
-            return StatusError::new(429, "Too many requests, please try again later.")
-                .to_response()
-                .with_header("Retry-After", "1");
-        }
-        self.next.serve(req)
     }
 }
 
