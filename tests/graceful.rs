@@ -452,3 +452,29 @@ fn a_failing_notify_socket_is_logged_and_the_server_serves_on() {
     server.signal(libc::SIGTERM);
     assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
 }
+
+#[test]
+fn a_watch_without_timeout_seconds_ends_between_min_request_timeout_and_twice_it() {
+    let dir = test_dir("min-request-timeout");
+    let mut server = Proc::start(&dir, &["--min-request-timeout=1"], None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.request("GET", "/readyz", None).map(|r| r.status) != Some(200) {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let watch = server
+        .request(
+            "GET",
+            "/api/v1/namespaces/default/configmaps?watch=true",
+            None,
+        )
+        .expect("the watch ends with a whole response");
+    let took = started.elapsed();
+    assert_eq!(watch.status, 200);
+    // Between 1 s and 2 s, plus at most one heartbeat tick for the watch to notice.
+    assert!(took >= Duration::from_secs(1), "ended after {took:?}");
+    assert!(took < Duration::from_millis(2300), "ended after {took:?}");
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
+}

@@ -28,6 +28,7 @@ pub struct GenericServerRunOptions {
     pub external_hostname: String,
     pub max_requests_inflight: u32,
     pub max_mutating_requests_inflight: u32,
+    pub min_request_timeout: u32,
     pub request_timeout: Duration,
     pub shutdown_delay_duration: Duration,
     pub shutdown_send_retry_after: bool,
@@ -154,6 +155,7 @@ impl ServerRunOptions {
                 external_hostname: String::new(),
                 max_requests_inflight: 400,
                 max_mutating_requests_inflight: 200,
+                min_request_timeout: 1800,
                 request_timeout: Duration::from_secs(60),
                 shutdown_delay_duration: Duration::ZERO,
                 shutdown_send_retry_after: false,
@@ -353,6 +355,10 @@ impl GenericServerRunOptions {
         });
         fs.add("max-mutating-requests-inflight", "int", self.max_mutating_requests_inflight, "The maximum number of mutating requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.", |o, v| {
             o.generic.max_mutating_requests_inflight = parse_int(v)?;
+            Ok(())
+        });
+        fs.add("min-request-timeout", "int", self.min_request_timeout, "An optional field indicating the minimum number of seconds a handler must keep a request open before timing it out. Currently only honored by the watch request handler, which picks a randomized value above this number as the connection timeout, to spread out load.", |o, v| {
+            o.generic.min_request_timeout = parse_int(v)?;
             Ok(())
         });
         fs.add(
