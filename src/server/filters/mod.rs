@@ -4,13 +4,14 @@
 //!
 //! ```text
 //! panic recovery -> request info -> retry-after (with --shutdown-send-retry-after)
-//!   -> in-flight wait group -> authentication
+//!   -> cache control -> in-flight wait group -> authentication
 //!   -> impersonation -> max-in-flight -> authorization -> the server chain
 //! ```
 //!
 //! Each filter is a [`Handler`] holding the next one; what a filter learns (the request info,
 //! the user) goes into [`RequestContext`], where Go would put it in the `context.Context`.
 
+pub mod cache_control;
 pub mod impersonation;
 pub mod maxinflight;
 pub mod request_info;
@@ -84,7 +85,8 @@ pub fn build_handler_chain(
         authenticator,
         next: h,
     });
-    let h: Arc<dyn Handler> = Arc::new(WithWaitGroup { in_flight, next: h });
+    let h = Arc::new(WithWaitGroup { in_flight, next: h });
+    let h: Arc<dyn Handler> = Arc::new(cache_control::WithCacheControl { next: h });
     let h = match retry_after {
         Some(lifecycle) => Arc::new(retry_after::WithRetryAfter { lifecycle, next: h }),
         None => h,
