@@ -112,9 +112,14 @@ impl Handler for WithPanicRecovery {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                log::error!("panic serving {method} {path}: {what}");
-                StatusError::internal("the server hit a bug while serving this request")
-                    .to_response()
+                log::error!("apiserver panic'd method={method} URI={path}: {what}");
+                // Go answers with `http.Error`, plain text: a handler that panicked may have
+                // been half-way through building a Status.
+                Response::text(
+                    500,
+                    "This request caused apiserver to panic. Look in the logs for details.\n",
+                )
+                .with_header("X-Content-Type-Options", "nosniff")
             }
         }
     }
@@ -206,4 +211,40 @@ fn forbidden(ctx: &RequestContext, reason: &str) -> Response {
         resource: &info.resource,
     };
     StatusError::forbidden(gr, &info.name, &message).to_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// Panics at its first request only: the filter must turn that into a 500 and the next
+    /// request must be served as if nothing had happened.
+    struct PanicsOnce(AtomicBool);
+
+    impl Handler for PanicsOnce {
+        fn serve(&self, _req: &mut Request) -> Response {
+            if !self.0.swap(true, Ordering::SeqCst) {
+                panic!("a bug in a handler");
+            }
+            Response::text(200, "ok")
+        }
+    }
+
+    #[test]
+    fn a_panic_is_a_500_for_that_request_and_the_next_one_is_served() {
+        let filter = WithPanicRecovery {
+            next: Arc::new(PanicsOnce(AtomicBool::new(false))),
+        };
+        let resp = filter.serve(&mut Request::default());
+        assert_eq!(resp.status, 500);
+        match &resp.body {
+            crate::http::Body::Bytes(b) => assert_eq!(
+                b.as_slice(),
+                b"This request caused apiserver to panic. Look in the logs for details.\n"
+            ),
+            _ => panic!("a plain body"),
+        }
+        assert_eq!(filter.serve(&mut Request::default()).status, 200);
+    }
 }
