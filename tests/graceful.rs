@@ -103,10 +103,11 @@ impl Proc {
             rustls::ClientConnection::new(Arc::clone(&self.tls), "localhost".try_into().unwrap())
                 .unwrap();
         let mut s = rustls::StreamOwned::new(conn, tcp);
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {}\r\n",
-            self.token
-        );
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if !self.token.is_empty() {
+            head.push_str(&format!("Authorization: Bearer {}\r\n", self.token));
+        }
         let body = body.unwrap_or_default();
         if !body.is_empty() {
             head.push_str(&format!(
@@ -124,6 +125,18 @@ impl Proc {
             return None;
         }
         Some(parse_response(&out))
+    }
+
+    /// The same request without the bearer token: the anonymous user on the secure port.
+    fn request_anonymous(&self, method: &str, path: &str) -> Option<ClientResponse> {
+        let anonymous = Proc {
+            child: Command::new("true").spawn().unwrap(),
+            port: self.port,
+            token: String::new(),
+            tls: Arc::clone(&self.tls),
+            log: Arc::clone(&self.log),
+        };
+        anonymous.request(method, path, None)
     }
 
     fn lines(&self) -> Vec<(Instant, String)> {
@@ -475,6 +488,85 @@ fn a_watch_without_timeout_seconds_ends_between_min_request_timeout_and_twice_it
     // Between 1 s and 2 s, plus at most one heartbeat tick for the watch to notice.
     assert!(took >= Duration::from_secs(1), "ended after {took:?}");
     assert!(took < Duration::from_millis(2300), "ended after {took:?}");
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
+}
+
+/// A plain HTTP/1.1 request with no credentials at all.
+fn plain(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> std::io::Result<ClientResponse> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    Ok(parse_response(&out))
+}
+
+#[test]
+fn the_insecure_port_serves_anyone_as_a_superuser_and_is_off_by_default() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let dir = test_dir("insecure");
+    let mut server = Proc::start(&dir, &[&format!("--insecure-port={port}")], None);
+    server.wait_line("Serving insecurely on 127.0.0.1:", Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while plain(port, "GET", "/readyz", None).map(|r| r.status).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // No token, no certificate: still allowed to write, as system:masters.
+    let created = plain(
+        port,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some(r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"insecure"}}"#),
+    )
+    .unwrap();
+    assert_eq!(created.status, 201, "{}", created.text());
+    let review = plain(
+        port,
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        Some(r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#),
+    )
+    .unwrap();
+    let user = &review.json()["status"]["userInfo"];
+    assert_eq!(user["username"], "system:unsecured", "{}", review.text());
+    assert!(user["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g == "system:masters"));
+    // The same request on the secure port without credentials is anonymous, and refused.
+    let secure = server
+        .request_anonymous("GET", "/api/v1/namespaces/default/configmaps/insecure")
+        .unwrap();
+    assert_eq!(secure.status, 403);
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
+    assert!(
+        plain(port, "GET", "/readyz", None).is_err(),
+        "the insecure port closed too"
+    );
+
+    // Without the flag, nothing listens there and the log says nothing of it.
+    let dir = test_dir("no-insecure");
+    let mut server = Proc::start(&dir, &[], None);
+    assert!(server
+        .lines()
+        .iter()
+        .all(|(_, l)| !l.contains("Serving insecurely")));
     server.signal(libc::SIGTERM);
     assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
 }

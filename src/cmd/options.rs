@@ -48,6 +48,9 @@ pub struct SecureServingOptions {
     pub cert_dir: PathBuf,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_private_key_file: Option<PathBuf>,
+    /// The v1.13 insecure port: plain HTTP, no authentication or authorization. 0 is off.
+    pub insecure_port: u16,
+    pub insecure_bind_address: IpAddr,
 }
 
 pub struct AuthenticationOptions {
@@ -172,6 +175,8 @@ impl ServerRunOptions {
                 cert_dir: PathBuf::from("apiserver.local.config/certificates"),
                 tls_cert_file: None,
                 tls_private_key_file: None,
+                insecure_port: 0,
+                insecure_bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             },
             authentication: AuthenticationOptions {
                 anonymous_auth: true,
@@ -431,6 +436,14 @@ impl SecureServingOptions {
         );
         fs.add("secure-port", "int", self.secure_port, "The port on which to serve HTTPS with authentication and authorization. 0 picks a free port.", |o, v| {
             o.secure_serving.secure_port = v.parse().map_err(|_| "must be a port number between 0 and 65535".to_string())?;
+            Ok(())
+        });
+        fs.add("insecure-port", "int", self.insecure_port, "The port on which to serve unsecured, unauthenticated access. 0 turns it off. (DEPRECATED: kube-apiserver removed it in v1.24.)", |o, v| {
+            o.secure_serving.insecure_port = v.parse().map_err(|_| "must be a port number between 0 and 65535".to_string())?;
+            Ok(())
+        });
+        fs.add("insecure-bind-address", "ip", self.insecure_bind_address, "The IP address on which to serve the --insecure-port (set to 0.0.0.0 for all IPv4 interfaces and :: for all IPv6 interfaces). (DEPRECATED: removed with --insecure-port.)", |o, v| {
+            o.secure_serving.insecure_bind_address = v.parse().map_err(|_| format!("invalid IP address {v:?}"))?;
             Ok(())
         });
         fs.add("cert-dir", "string", self.cert_dir.display(), "The directory where the TLS certs are located. If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored.", |o, v| {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::endpoints::metrics::{Metrics, MetricsHandler, WithMetrics};
 use crate::http::Handler;
+use crate::server::filters::insecure::build_insecure_handler_chain;
 use crate::server::filters::{build_handler_chain, InFlight};
 use crate::server::generic::{DelegationTarget, GenericAPIServer, PostStartHook, PreShutdownHook};
 use crate::server::lifecycle_signals::LifecycleSignals;
@@ -27,6 +28,8 @@ use healthz::{Check, HealthzHandler};
 pub struct PreparedGenericAPIServer {
     /// The filters wrapped around the server chain: what every connection serves.
     pub handler: Arc<dyn Handler>,
+    /// What the insecure port serves: the same servers behind `BuildInsecureHandlerChain`.
+    pub insecure_handler: Arc<dyn Handler>,
     pub post_start_hooks: Vec<Arc<PostStartHook>>,
     pub pre_shutdown_hooks: Vec<Arc<PreShutdownHook>>,
     pub lifecycle: Arc<LifecycleSignals>,
@@ -97,6 +100,12 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
     });
 
     let in_flight = Arc::new(InFlight::default());
+    let insecure_handler = build_insecure_handler_chain(
+        Arc::clone(&servers) as Arc<dyn Handler>,
+        Arc::clone(&in_flight),
+        config.max_requests_inflight,
+        config.max_mutating_requests_inflight,
+    );
     let handler = build_handler_chain(
         servers,
         Arc::clone(&config.authenticator),
@@ -110,6 +119,7 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
     );
     PreparedGenericAPIServer {
         handler,
+        insecure_handler,
         post_start_hooks: hooks,
         pre_shutdown_hooks: server_pre_shutdown_hooks,
         lifecycle,

@@ -118,6 +118,8 @@ pub struct Graceful {
     pub stop_listening: Arc<AtomicBool>,
     /// Our own address, to connect to once so the accept loop wakes and sees it should stop.
     pub listen_addr: SocketAddr,
+    /// The insecure port's address, woken the same way.
+    pub insecure_addr: Option<SocketAddr>,
     /// Where to say "done" (the control socket).
     pub done: UnixStream,
 }
@@ -129,6 +131,9 @@ impl Graceful {
         if !self.stop_listening.swap(true, Ordering::SeqCst) {
             self.connections.start_draining();
             let _ = may::net::TcpStream::connect(self.listen_addr);
+            if let Some(addr) = self.insecure_addr {
+                let _ = may::net::TcpStream::connect(addr);
+            }
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod cache_control;
 pub mod impersonation;
+pub mod insecure;
 pub mod maxinflight;
 pub mod request_info;
 pub mod retry_after;
