@@ -5,8 +5,8 @@
 //! `InsecureSuperuser`: `system:unsecured` in `system:masters`, the group every RBAC rule allows.
 //! The thinking was that only a process on the same machine can reach 127.0.0.1. That ended up
 //! being untrue often enough (a `--insecure-bind-address=0.0.0.0`, a pod on the host network, a
-//! proxy on the node forwarding to localhost) that v1.20 defaulted the port to 0 and v1.24 removed
-//! it: book chapter 6.
+//! proxy on the node forwarding to localhost) that v1.20 stopped serving it and v1.24 removed the
+//! flags: book chapter 6.
 
 use std::sync::Arc;
 
