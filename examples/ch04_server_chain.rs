@@ -26,7 +26,7 @@ fn main() {
     let aggregator = create_server_chain(&config, "127.0.0.1:6443");
     // The post-start hooks create the system namespaces and the local APIServices.
     for hook in aggregator.post_start_hooks() {
-        hook.run_once();
+        hook.run_once().expect("a post-start hook");
     }
     println!("{:<7} {:<48} {:<6} ANSWER", "METHOD", "PATH", "CODE");
     for path in [

@@ -44,7 +44,7 @@ fn main() {
     let (code, body) = get(handler, "/readyz", "verbose");
     println!("before the post-start hooks: /readyz {code}\n{body}");
     for hook in &prepared.post_start_hooks {
-        hook.run_once();
+        hook.run_once().expect("a post-start hook");
     }
     let (code, body) = get(handler, "/readyz", "verbose");
     println!("after them: /readyz {code}\n{body}");

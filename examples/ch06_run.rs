@@ -1,12 +1,14 @@
 //! Chapter 6: Run. Starts the server in-process on a free port, asks it over HTTPS (with curl)
 //! whether it is ready, then shuts it down with a one-second `--shutdown-delay-duration` and
-//! prints the graceful-termination timeline; halfway through, /readyz already fails while
-//! /healthz still answers.
+//! prints the graceful-termination timeline (each lifecycle signal with its offset from the
+//! stop request, in milliseconds); halfway through, /readyz already fails while /healthz still
+//! answers.
 //!
 //! Run: `cargo run --example ch06_run` (needs curl)
 
+use std::io::Write;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mini_apiserver::cmd::{new_api_server_command, Command as Parsed};
@@ -30,8 +32,18 @@ fn curl(port: u16, ca: &str, path: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The lifecycle log lines as they happen, for the timeline printed at the end.
+static EVENTS: Mutex<Vec<(Instant, String)>> = Mutex::new(Vec::new());
+
 fn main() {
     env_logger::Builder::new()
+        .format(|buf, record| {
+            let line = record.args().to_string();
+            if line.starts_with("[graceful-termination]") {
+                EVENTS.lock().unwrap().push((Instant::now(), line.clone()));
+            }
+            writeln!(buf, "{} {} {line}", buf.timestamp_millis(), record.level())
+        })
         .filter_level(log::LevelFilter::Info)
         .filter_module(
             "mini_apiserver::server::kubeapiserver",
@@ -81,6 +93,17 @@ fn main() {
             curl(port, &ca, "/healthz")
         );
     });
+    let stop_asked = Instant::now();
     println!("shutting down: {:?}", server.shutdown());
     probe.join().unwrap();
+    println!("\ntimeline, from the stop request:");
+    for (at, line) in EVENTS.lock().unwrap().iter() {
+        // Signals from before the stop (the server getting ready) show as negative offsets.
+        let offset = if *at >= stop_asked {
+            (*at - stop_asked).as_millis() as i64
+        } else {
+            -((stop_asked - *at).as_millis() as i64)
+        };
+        println!("{offset:>6} ms  {line}");
+    }
 }

@@ -28,8 +28,11 @@ pub struct GenericServerRunOptions {
     pub advertise_address: Option<IpAddr>,
     pub external_hostname: String,
     pub max_requests_inflight: u32,
+    pub max_mutating_requests_inflight: u32,
+    pub min_request_timeout: u32,
     pub request_timeout: Duration,
     pub shutdown_delay_duration: Duration,
+    pub shutdown_send_retry_after: bool,
 }
 
 pub struct EtcdOptions {
@@ -46,6 +49,9 @@ pub struct SecureServingOptions {
     pub cert_dir: PathBuf,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_private_key_file: Option<PathBuf>,
+    /// The v1.13 insecure port: plain HTTP, no authentication or authorization. 0 is off.
+    pub insecure_port: u16,
+    pub insecure_bind_address: IpAddr,
 }
 
 pub struct AuthenticationOptions {
@@ -162,8 +168,11 @@ impl ServerRunOptions {
                 advertise_address: None,
                 external_hostname: String::new(),
                 max_requests_inflight: 400,
+                max_mutating_requests_inflight: 200,
+                min_request_timeout: 1800,
                 request_timeout: Duration::from_secs(60),
                 shutdown_delay_duration: Duration::ZERO,
+                shutdown_send_retry_after: false,
             },
             etcd: EtcdOptions {
                 storage_backend: "embedded".into(),
@@ -177,6 +186,8 @@ impl ServerRunOptions {
                 cert_dir: PathBuf::from("apiserver.local.config/certificates"),
                 tls_cert_file: None,
                 tls_private_key_file: None,
+                insecure_port: 0,
+                insecure_bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             },
             authentication: AuthenticationOptions {
                 anonymous_auth: true,
@@ -371,6 +382,14 @@ impl GenericServerRunOptions {
             o.generic.max_requests_inflight = parse_int(v)?;
             Ok(())
         });
+        fs.add("max-mutating-requests-inflight", "int", self.max_mutating_requests_inflight, "The maximum number of mutating requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.", |o, v| {
+            o.generic.max_mutating_requests_inflight = parse_int(v)?;
+            Ok(())
+        });
+        fs.add("min-request-timeout", "int", self.min_request_timeout, "An optional field indicating the minimum number of seconds a handler must keep a request open before timing it out. Currently only honored by the watch request handler, which picks a randomized value above this number as the connection timeout, to spread out load.", |o, v| {
+            o.generic.min_request_timeout = parse_int(v)?;
+            Ok(())
+        });
         fs.add(
             "request-timeout",
             "duration",
@@ -383,6 +402,10 @@ impl GenericServerRunOptions {
         );
         fs.add("shutdown-delay-duration", "duration", format_duration(self.shutdown_delay_duration), "Time to delay the termination. During that time the server keeps serving requests normally while /readyz returns failure.", |o, v| {
             o.generic.shutdown_delay_duration = parse_duration(v)?;
+            Ok(())
+        });
+        fs.add("shutdown-send-retry-after", "", self.shutdown_send_retry_after, "If true the HTTP Server will continue listening until all non long running request(s) in flight have been drained, during this window all incoming requests will be rejected with a status code 429 and a 'Retry-After' response header, in addition 'Connection: close' response header is set in order to tear down the TCP connection when idle.", |o, v| {
+            o.generic.shutdown_send_retry_after = parse_bool(v)?;
             Ok(())
         });
     }
@@ -437,6 +460,14 @@ impl SecureServingOptions {
         );
         fs.add("secure-port", "int", self.secure_port, "The port on which to serve HTTPS with authentication and authorization. 0 picks a free port.", |o, v| {
             o.secure_serving.secure_port = v.parse().map_err(|_| "must be a port number between 0 and 65535".to_string())?;
+            Ok(())
+        });
+        fs.add("insecure-port", "int", self.insecure_port, "The port on which to serve unsecured, unauthenticated access. 0 turns it off. (DEPRECATED: kube-apiserver removed it in v1.24.)", |o, v| {
+            o.secure_serving.insecure_port = v.parse().map_err(|_| "must be a port number between 0 and 65535".to_string())?;
+            Ok(())
+        });
+        fs.add("insecure-bind-address", "ip", self.insecure_bind_address, "The IP address on which to serve the --insecure-port (set to 0.0.0.0 for all IPv4 interfaces and :: for all IPv6 interfaces). (DEPRECATED: removed with --insecure-port.)", |o, v| {
+            o.secure_serving.insecure_bind_address = v.parse().map_err(|_| format!("invalid IP address {v:?}"))?;
             Ok(())
         });
         fs.add("cert-dir", "string", self.cert_dir.display(), "The directory where the TLS certs are located. If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored.", |o, v| {

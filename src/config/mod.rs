@@ -43,6 +43,12 @@ pub struct Config {
     pub lifecycle: Arc<LifecycleSignals>,
     /// `--max-requests-inflight`: 0 means no limit.
     pub max_requests_inflight: u32,
+    /// `--max-mutating-requests-inflight`: 0 means no limit.
+    pub max_mutating_requests_inflight: u32,
+    /// `--min-request-timeout`: the least time a watch without `timeoutSeconds` runs.
+    pub min_request_timeout: std::time::Duration,
+    /// `--shutdown-send-retry-after`: 429 new requests during the drain, listener kept open.
+    pub shutdown_send_retry_after: bool,
     pub extra: ExtraConfig,
 }
 
@@ -149,6 +155,11 @@ pub fn build_generic_config(
         audit,
         lifecycle: Arc::new(LifecycleSignals::default()),
         max_requests_inflight: opts.generic.max_requests_inflight,
+        max_mutating_requests_inflight: opts.generic.max_mutating_requests_inflight,
+        min_request_timeout: std::time::Duration::from_secs(
+            opts.generic.min_request_timeout.into(),
+        ),
+        shutdown_send_retry_after: opts.generic.shutdown_send_retry_after,
         // 5. The control plane's own: the ranges services take their addresses from.
         extra: ExtraConfig {
             service_ip_range: ServiceIPRange::parse(&opts.extra.service_cluster_ip_range)

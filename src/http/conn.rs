@@ -208,7 +208,15 @@ pub fn serve_connection<S: Read + Write + PeerCertificates>(
         }
         let close = req.wants_close() || guard.connections.draining() || hogging;
         let head_only = req.method == "HEAD";
-        let resp = handler.serve(&mut req);
+        let mut resp = handler.serve(&mut req);
+        // A handler may ask for the connection to end after its answer, as Go's net/http honours.
+        let asked = resp
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+        resp.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("connection"));
+        let close = close || asked;
         if write_response(
             stream,
             resp,

@@ -19,8 +19,9 @@ use crate::audit::Backend;
 use crate::config::Config;
 use crate::endpoints::metrics::{Metrics, MetricsHandler, WithMetrics};
 use crate::http::Handler;
+use crate::server::filters::insecure::build_insecure_handler_chain;
 use crate::server::filters::{build_handler_chain, InFlight};
-use crate::server::generic::{DelegationTarget, GenericAPIServer, PostStartHook};
+use crate::server::generic::{DelegationTarget, GenericAPIServer, PostStartHook, PreShutdownHook};
 use crate::server::lifecycle_signals::LifecycleSignals;
 use healthz::{Check, HealthzHandler};
 
@@ -28,7 +29,10 @@ use healthz::{Check, HealthzHandler};
 pub struct PreparedGenericAPIServer {
     /// The filters wrapped around the server chain: what every connection serves.
     pub handler: Arc<dyn Handler>,
+    /// What the insecure port serves: the same servers behind `BuildInsecureHandlerChain`.
+    pub insecure_handler: Arc<dyn Handler>,
     pub post_start_hooks: Vec<Arc<PostStartHook>>,
+    pub pre_shutdown_hooks: Vec<Arc<PreShutdownHook>>,
     pub lifecycle: Arc<LifecycleSignals>,
     pub in_flight: Arc<InFlight>,
     /// Started by `NonBlockingRun` before the listener accepts.
@@ -40,6 +44,16 @@ pub struct PreparedGenericAPIServer {
 pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGenericAPIServer {
     let lifecycle = Arc::clone(&config.lifecycle);
     let hooks = server.post_start_hooks();
+    // Seed 004's order: the audit backend is flushed before the listener stops, so the events of
+    // every request served so far are on disk. Later events still reach the file.
+    if let Some(audit) = &config.audit {
+        let backend = Arc::clone(&audit.backend);
+        server.add_pre_shutdown_hook("audit-backend", move || {
+            backend.shutdown();
+            Ok(())
+        });
+    }
+    let server_pre_shutdown_hooks = server.pre_shutdown_hooks();
 
     // The checks of every server in the chain, then one per post-start hook.
     let mut checks: Vec<Check> = vec![Check::ping()];
@@ -98,17 +112,29 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
     });
 
     let in_flight = Arc::new(InFlight::default());
+    let insecure_handler = build_insecure_handler_chain(
+        Arc::clone(&servers) as Arc<dyn Handler>,
+        Arc::clone(&in_flight),
+        config.max_requests_inflight,
+        config.max_mutating_requests_inflight,
+    );
     let handler = build_handler_chain(
         servers,
         Arc::clone(&config.authenticator),
         Arc::clone(&config.authorizer),
         Arc::clone(&in_flight),
         config.max_requests_inflight,
+        config.max_mutating_requests_inflight,
+        config
+            .shutdown_send_retry_after
+            .then(|| Arc::clone(&config.lifecycle)),
         config.audit.clone(),
     );
     PreparedGenericAPIServer {
         handler,
+        insecure_handler,
         post_start_hooks: hooks,
+        pre_shutdown_hooks: server_pre_shutdown_hooks,
         lifecycle,
         in_flight,
         audit_backend: config.audit.as_ref().map(|a| Arc::clone(&a.backend)),

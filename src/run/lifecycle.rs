@@ -12,21 +12,26 @@
 //!   watch sees its `timeoutSeconds` pass), and move graceful termination along:
 //!
 //! ```text
-//! SIGTERM -> ShutdownInitiated (/readyz 500) -> --shutdown-delay-duration
-//!   -> AfterShutdownDelayDuration -> NotAcceptingNewRequest (listener closed, idle
-//!      connections closed, watches end) -> InFlightRequestsDrained
-//!   -> HTTPServerStoppedListening (every connection gone) -> exit 0
+//! MuxAndDiscoveryComplete (as Run begins)
+//! SIGTERM -> ShutdownInitiated (/readyz 500) -> pre-shutdown hooks -> PreShutdownHooksStopped
+//!         -> --shutdown-delay-duration -> AfterShutdownDelayDuration
+//!   both  -> NotAcceptingNewRequest (idle connections closed, watches end; the listener closes
+//!            here, or with --shutdown-send-retry-after only after the drain)
+//!         -> InFlightRequestsDrained -> HTTPServerStoppedListening (every connection gone)
+//!         -> exit 0
 //! ```
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::signals::SIGNAL_BYTE;
 use crate::http::conn::Connections;
 use crate::server::filters::InFlight;
+use crate::server::generic::{run_pre_shutdown_hooks, PreShutdownHook};
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::Storage;
 
@@ -101,14 +106,36 @@ pub struct Graceful {
     pub connections: Arc<Connections>,
     pub in_flight: Arc<InFlight>,
     pub storage: Arc<dyn Storage>,
+    /// Run at `ShutdownInitiated`; `PreShutdownHooksStopped` fires when they have returned.
+    pub pre_shutdown_hooks: Vec<Arc<PreShutdownHook>>,
     /// `--shutdown-delay-duration`.
     pub shutdown_delay: Duration,
     /// How long connections may linger after the listener closed before they are cut.
     pub drain_timeout: Duration,
+    /// `--shutdown-send-retry-after`: keep listening (and answering 429) until the drain ends.
+    pub send_retry_after: bool,
+    /// Read by the accept loop: Go's `stopHttpServerCh`.
+    pub stop_listening: Arc<AtomicBool>,
     /// Our own address, to connect to once so the accept loop wakes and sees it should stop.
     pub listen_addr: SocketAddr,
+    /// The insecure port's address, woken the same way.
+    pub insecure_addr: Option<SocketAddr>,
     /// Where to say "done" (the control socket).
     pub done: UnixStream,
+}
+
+impl Graceful {
+    /// `Server.Shutdown`: close the listener (the accept loop wakes on our own connection and
+    /// sees the flag) and the idle connections; busy ones close after their response.
+    fn stop_http_server(&self) {
+        if !self.stop_listening.swap(true, Ordering::SeqCst) {
+            self.connections.start_draining();
+            let _ = may::net::TcpStream::connect(self.listen_addr);
+            if let Some(addr) = self.insecure_addr {
+                let _ = may::net::TcpStream::connect(addr);
+            }
+        }
+    }
 }
 
 // ANCHOR: heartbeat
@@ -129,34 +156,50 @@ pub fn spawn_heartbeat(ticks: UnixStream, graceful: Graceful) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
-            if buf[..n].contains(&TERMINATE) && graceful.lifecycle.shutdown_initiated.fire() {
+            let l = &graceful.lifecycle;
+            if buf[..n].contains(&TERMINATE) && l.shutdown_initiated.fire() {
                 shutdown_at = Some(Instant::now());
+                // Go runs them while the delay's timer runs; the delay is counted from
+                // ShutdownInitiated all the same.
+                run_pre_shutdown_hooks(&graceful.pre_shutdown_hooks);
+                l.pre_shutdown_hooks_stopped.fire();
             }
             let now = Instant::now();
             graceful.connections.reap(now);
             graceful.storage.notify_progress();
             let Some(began) = shutdown_at else { continue };
-            let l = &graceful.lifecycle;
-            if now >= began + graceful.shutdown_delay && l.after_shutdown_delay_duration.fire() {
-                l.not_accepting_new_requests.fire();
+            if now >= began + graceful.shutdown_delay {
+                l.after_shutdown_delay_duration.fire();
+            }
+            // New requests stop only once the delay has passed *and* the hooks have stopped.
+            if l.after_shutdown_delay_duration.fired()
+                && l.pre_shutdown_hooks_stopped.fired()
+                && l.not_accepting_new_requests.fire()
+            {
                 stopped_accepting_at = Some(now);
-                graceful.connections.start_draining();
-                // Wake the accept loop, which then sees the signal and drops the listener.
-                let _ = may::net::TcpStream::connect(graceful.listen_addr);
+                if !graceful.send_retry_after {
+                    graceful.stop_http_server();
+                }
             }
             let Some(stopped) = stopped_accepting_at else {
                 continue;
             };
-            if graceful.in_flight.count() == 0 {
-                l.in_flight_requests_drained.fire();
+            if graceful.in_flight.count() == 0
+                && l.in_flight_requests_drained.fire()
+                && graceful.send_retry_after
+            {
+                graceful.stop_http_server();
             }
             let overdue = now >= stopped + graceful.drain_timeout;
             if overdue {
+                graceful.stop_http_server();
                 graceful.connections.start_draining_all();
             }
-            if (l.in_flight_requests_drained.fired() || overdue) && graceful.connections.is_empty()
+            if (l.in_flight_requests_drained.fired() || overdue)
+                && l.http_server_stopped_listening.fired()
+                && graceful.connections.is_empty()
             {
-                l.http_server_stopped_listening.fire();
+                log::info!("[graceful-termination] apiserver is exiting");
                 let _ = (&graceful.done).write_all(&[DONE_BYTE]);
                 return;
             }

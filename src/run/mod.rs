@@ -7,8 +7,12 @@
 //! - [`serve`]: the listener and the connection coroutines.
 //! - [`lifecycle`]: the control loop, the heartbeat, graceful termination.
 //! - [`signals`]: SIGTERM and SIGINT.
+//! - [`insecure_serving`]: the v1.13 insecure port, when `--insecure-port` is set.
+//! - [`notify`]: `READY=1` for systemd.
 
+pub mod insecure_serving;
 pub mod lifecycle;
+pub mod notify;
 pub mod serve;
 pub mod signals;
 pub mod tls;
@@ -126,6 +130,18 @@ fn secure_serving(
     ))
 }
 
+/// `--insecure-port`, when not 0: bound now, like the secure port, so a port in use fails early.
+fn insecure_listener(opts: &CompletedOptions) -> Result<Option<std::net::TcpListener>, String> {
+    let ss = &opts.secure_serving;
+    if ss.insecure_port == 0 {
+        return Ok(None);
+    }
+    let addr = SocketAddr::new(ss.insecure_bind_address, ss.insecure_port);
+    let listener = serve::bind(addr)?;
+    log::warn!("Serving insecurely on {addr}: no authentication, no authorization");
+    Ok(Some(listener))
+}
+
 /// A server that is serving, and the way to stop it.
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -160,6 +176,11 @@ fn start_serving(
     // Stage 6 starts early, as in kube-apiserver: the listener is bound while the config is built.
     let (serving, credentials) = secure_serving(opts)?;
     let addr = serving.listener.local_addr().map_err(|e| e.to_string())?;
+    let insecure = insecure_listener(opts)?;
+    let insecure_addr = match &insecure {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
     // Stage 3: the generic config.
     let config = build_generic_config(opts, scheme, &credentials.admin_token, addr.port())?;
     // Stage 4: the three servers.
@@ -182,12 +203,23 @@ fn start_serving(
         connections: Default::default(),
         in_flight: Arc::clone(&prepared.in_flight),
         storage: Arc::clone(&config.storage),
+        pre_shutdown_hooks: prepared.pre_shutdown_hooks.clone(),
         shutdown_delay: opts.generic.shutdown_delay_duration,
         drain_timeout: opts.generic.request_timeout,
+        send_retry_after: opts.generic.shutdown_send_retry_after,
+        stop_listening: Default::default(),
         listen_addr: wake_addr,
+        insecure_addr,
         done: control_write.try_clone().map_err(|e| e.to_string())?,
     };
-    non_blocking_run(prepared, serving, graceful, heartbeat_worker, limits)?;
+    non_blocking_run(
+        prepared,
+        serving,
+        insecure,
+        graceful,
+        heartbeat_worker,
+        limits,
+    )?;
     let server = RunningServer {
         addr,
         credentials,
@@ -202,6 +234,7 @@ fn start_serving(
 fn non_blocking_run(
     prepared: PreparedGenericAPIServer,
     serving: SecureServingInfo,
+    insecure: Option<std::net::TcpListener>,
     graceful: Graceful,
     heartbeat: UnixStream,
     limits: ConnLimits,
@@ -214,13 +247,37 @@ fn non_blocking_run(
     }
     let connections = Arc::clone(&graceful.connections);
     let lifecycle = Arc::clone(&prepared.lifecycle);
-    serve::serve(serving, prepared.handler, connections, limits, lifecycle);
+    let stop_listening = Arc::clone(&graceful.stop_listening);
+    // PrepareRun installed every path and discovery document before we got here.
+    lifecycle.mux_and_discovery_complete.fire();
+    if let Some(listener) = insecure {
+        insecure_serving::serve_insecure(
+            listener,
+            Arc::clone(&prepared.insecure_handler),
+            Arc::clone(&connections),
+            limits,
+            Arc::clone(&stop_listening),
+        );
+    }
+    serve::serve(
+        serving,
+        prepared.handler,
+        connections,
+        limits,
+        lifecycle,
+        stop_listening,
+    );
     spawn_heartbeat(heartbeat, graceful);
     let hooks = prepared.post_start_hooks;
     may::go!(move || {
         for hook in hooks {
-            hook.run_once();
+            if let Err(e) = hook.run_once() {
+                // A hook fails only when the server cannot work without it (`klog.Fatalf`).
+                log::error!("{e}");
+                signals::exit_now(255);
+            }
         }
+        notify::sd_notify_ready();
     });
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::http::conn::{serve_connection, ConnLimits, Connections};
@@ -34,14 +35,16 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 }
 
 // ANCHOR: accept_loop
-/// Accepts connections until `not_accepting_new_requests` fires (the lifecycle then connects to
-/// us once to wake this loop up), each served in a coroutine of its own.
+/// Accepts connections until `stop_listening` is set (the lifecycle then connects to us once to
+/// wake this loop up), each served in a coroutine of its own; then drops the listener and fires
+/// `HTTPServerStoppedListening`.
 pub fn serve(
     info: SecureServingInfo,
     handler: Arc<dyn Handler>,
     connections: Arc<Connections>,
     limits: ConnLimits,
     lifecycle: Arc<LifecycleSignals>,
+    stop_listening: Arc<AtomicBool>,
 ) {
     // SAFETY: the fd comes from a listener we own and give up here.
     let listener = unsafe { may::net::TcpListener::from_raw_fd(info.listener.into_raw_fd()) };
@@ -55,7 +58,7 @@ pub fn serve(
                     continue;
                 }
             };
-            if lifecycle.not_accepting_new_requests.fired() {
+            if stop_listening.load(Ordering::SeqCst) {
                 break;
             }
             let (handler, connections, tls) = (
@@ -66,6 +69,8 @@ pub fn serve(
             may::go!(move || serve_tls(stream, remote, tls, handler, connections, limits));
         }
         log::info!("stopped listening on {:?}", listener.local_addr());
+        drop(listener);
+        lifecycle.http_server_stopped_listening.fire();
     });
 }
 // ANCHOR_END: accept_loop

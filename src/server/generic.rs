@@ -30,6 +30,13 @@ pub struct PostStartHook {
     pub done: AtomicBool,
 }
 
+/// A function run once graceful termination begins (`preShutdownHookEntry`): the place to
+/// deregister or flush before the server stops taking requests.
+pub struct PreShutdownHook {
+    pub name: String,
+    pub run: Box<dyn Fn() -> Result<(), String> + Send + Sync>,
+}
+
 /// A named health check (`healthz.HealthChecker`).
 pub struct HealthCheck {
     pub name: String,
@@ -39,6 +46,7 @@ pub struct HealthCheck {
 /// `DelegationTarget`: what a server needs from the one it delegates to.
 pub trait DelegationTarget: Handler {
     fn post_start_hooks(&self) -> Vec<Arc<PostStartHook>>;
+    fn pre_shutdown_hooks(&self) -> Vec<Arc<PreShutdownHook>>;
     fn health_checks(&self) -> Vec<Arc<HealthCheck>>;
     /// The `(group, version)` pairs served along the chain, from here down.
     fn group_versions(&self) -> Vec<(&'static str, &'static str)>;
@@ -66,6 +74,9 @@ impl DelegationTarget for NotFound {
     fn post_start_hooks(&self) -> Vec<Arc<PostStartHook>> {
         Vec::new()
     }
+    fn pre_shutdown_hooks(&self) -> Vec<Arc<PreShutdownHook>> {
+        Vec::new()
+    }
     fn health_checks(&self) -> Vec<Arc<HealthCheck>> {
         Vec::new()
     }
@@ -82,6 +93,7 @@ pub struct GenericAPIServer {
     /// says whether the handler also takes everything below the path (`HandlePrefix`).
     paths: Vec<(String, bool, Arc<dyn Handler>)>,
     post_start_hooks: Vec<Arc<PostStartHook>>,
+    pre_shutdown_hooks: Vec<Arc<PreShutdownHook>>,
     health_checks: Vec<Arc<HealthCheck>>,
     /// Where a request goes when this server has nothing for it.
     pub delegation_target: Arc<dyn DelegationTarget>,
@@ -101,6 +113,7 @@ impl GenericAPIServer {
             api_groups: Vec::new(),
             paths: Vec::new(),
             post_start_hooks: Vec::new(),
+            pre_shutdown_hooks: Vec::new(),
             health_checks: Vec::new(),
             delegation_target,
             external_address,
@@ -132,6 +145,19 @@ impl GenericAPIServer {
             name: name.to_string(),
             run: Box::new(run),
             done: AtomicBool::new(false),
+        }));
+    }
+
+    /// `AddPreShutdownHook`: run at `ShutdownInitiated`; new requests are still taken until
+    /// every such hook has returned.
+    pub fn add_pre_shutdown_hook(
+        &mut self,
+        name: &str,
+        run: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        self.pre_shutdown_hooks.push(Arc::new(PreShutdownHook {
+            name: name.to_string(),
+            run: Box::new(run),
         }));
     }
 
@@ -237,6 +263,12 @@ impl DelegationTarget for GenericAPIServer {
         hooks
     }
 
+    fn pre_shutdown_hooks(&self) -> Vec<Arc<PreShutdownHook>> {
+        let mut hooks = self.delegation_target.pre_shutdown_hooks();
+        hooks.extend(self.pre_shutdown_hooks.iter().cloned());
+        hooks
+    }
+
     fn health_checks(&self) -> Vec<Arc<HealthCheck>> {
         let mut checks = self.delegation_target.health_checks();
         checks.extend(self.health_checks.iter().cloned());
@@ -255,14 +287,25 @@ impl DelegationTarget for GenericAPIServer {
 }
 
 impl PostStartHook {
-    /// Runs the hook once, logging the outcome; `/readyz` reads `done`.
-    pub fn run_once(&self) {
-        match (self.run)() {
-            Ok(()) => {
-                self.done.store(true, Ordering::SeqCst);
-                log::info!("post-start hook {} finished", self.name);
-            }
-            Err(e) => log::error!("post-start hook {} failed: {e}", self.name),
+    /// Runs the hook once; `/readyz` reads `done`. An error is the hook's way of saying the server
+    /// must not go on (kube-apiserver's `klog.Fatalf`), so the caller ends the process.
+    pub fn run_once(&self) -> Result<(), String> {
+        (self.run)().map_err(|e| format!("PostStartHook {:?} failed: {e}", self.name))?;
+        self.done.store(true, Ordering::SeqCst);
+        log::info!("post-start hook {} finished", self.name);
+        Ok(())
+    }
+}
+
+// ANCHOR: run_pre_shutdown_hooks
+/// `RunPreShutdownHooks`: every hook, in the order they were added along the chain (delegates
+/// first). A failing hook is logged and the rest still run: shutdown goes on either way.
+pub fn run_pre_shutdown_hooks(hooks: &[Arc<PreShutdownHook>]) {
+    for hook in hooks {
+        match (hook.run)() {
+            Ok(()) => log::info!("pre-shutdown hook {} finished", hook.name),
+            Err(e) => log::error!("PreShutdownHook {:?} failed: {e}", hook.name),
         }
     }
 }
+// ANCHOR_END: run_pre_shutdown_hooks

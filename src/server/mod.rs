@@ -79,5 +79,6 @@ pub fn resource_handler(config: &Config, rest: Arc<dyn Rest>) -> ResourceHandler
         def: Arc::clone(&rest.store().def),
         rest,
         lifecycle: Arc::clone(&config.lifecycle),
+        min_request_timeout: config.min_request_timeout,
     }
 }

@@ -34,7 +34,27 @@ pub struct ResourceHandler {
     pub def: Arc<ResourceDef>,
     pub rest: Arc<dyn Rest>,
     pub lifecycle: Arc<LifecycleSignals>,
+    /// `--min-request-timeout`: a watch without `timeoutSeconds` ends between this and twice it.
+    pub min_request_timeout: Duration,
 }
+
+// ANCHOR: watch_timeout
+/// How long a watch may run: its `timeoutSeconds`, or else a random time between
+/// `--min-request-timeout` and twice that, so that watches opened together (every client after
+/// a restart) do not all end, and come back, together.
+fn watch_timeout(timeout_seconds: Option<u64>, min_request_timeout: Duration) -> Option<Duration> {
+    match timeout_seconds {
+        Some(s) if s > 0 => Some(Duration::from_secs(s)),
+        _ if min_request_timeout.is_zero() => None,
+        _ => {
+            let mut b = [0u8; 8];
+            crate::util::random::fill(&mut b);
+            let fraction = (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64;
+            Some(min_request_timeout.mul_f64(1.0 + fraction))
+        }
+    }
+}
+// ANCHOR_END: watch_timeout
 
 impl ResourceHandler {
     // ANCHOR: serve_resource
@@ -454,9 +474,8 @@ impl ResourceHandler {
             watcher,
             bookmark: opts.allow_watch_bookmarks.then(|| self.bookmark(0)),
             last_bookmark: Instant::now(),
-            deadline: opts
-                .timeout_seconds
-                .map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: watch_timeout(opts.timeout_seconds, self.min_request_timeout)
+                .map(|t| Instant::now() + t),
             opts,
             initial,
             encode: self.event_encoder(req, output),
@@ -498,5 +517,24 @@ impl ResourceHandler {
             line.push(b'\n');
             line
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_without_timeout_seconds_gets_one_between_min_and_twice_min() {
+        let min = Duration::from_secs(1800);
+        let picks: Vec<Duration> = (0..50).map(|_| watch_timeout(None, min).unwrap()).collect();
+        assert!(picks.iter().all(|t| *t >= min && *t < 2 * min), "{picks:?}");
+        assert!(
+            picks.windows(2).any(|w| w[0] != w[1]),
+            "not random: {picks:?}"
+        );
+        assert_eq!(watch_timeout(Some(0), min).map(|t| t >= min), Some(true));
+        assert_eq!(watch_timeout(Some(5), min), Some(Duration::from_secs(5)));
+        assert_eq!(watch_timeout(None, Duration::ZERO), None);
     }
 }

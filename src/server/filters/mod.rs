@@ -3,8 +3,9 @@
 //! wraps them:
 //!
 //! ```text
-//! audit init -> panic recovery -> request info -> in-flight wait group -> authentication
-//!   -> audit -> impersonation -> max-in-flight -> authorization -> the server chain
+//! audit init -> panic recovery -> request info -> retry-after (with --shutdown-send-retry-after)
+//!   -> cache control -> in-flight wait group -> authentication -> audit
+//!   -> impersonation -> max-in-flight -> authorization -> the server chain
 //!
 //! authentication's 401 -> failed-authentication audit -> unauthorized
 //! ```
@@ -13,8 +14,12 @@
 //! the user) goes into [`RequestContext`], where Go would put it in the `context.Context`.
 
 pub mod audit;
+pub mod cache_control;
 pub mod impersonation;
+pub mod insecure;
+pub mod maxinflight;
 pub mod request_info;
+pub mod retry_after;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +30,7 @@ use crate::config::authentication::{AuthResult, Authenticator, UserInfo};
 use crate::config::authorization::{forbidden_message, Authorizer, Decision};
 use crate::http::{Handler, Request, Response};
 use crate::scheme::meta::{GroupResource, StatusError};
+use crate::server::lifecycle_signals::LifecycleSignals;
 use request_info::RequestInfo;
 
 /// What the filters learned about a request.
@@ -67,17 +73,19 @@ pub fn build_handler_chain(
     authorizer: Arc<Authorizer>,
     in_flight: Arc<InFlight>,
     max_requests_inflight: u32,
+    max_mutating_requests_inflight: u32,
+    retry_after: Option<Arc<LifecycleSignals>>,
     audit: Option<AuditConfig>,
 ) -> Arc<dyn Handler> {
     let h: Arc<dyn Handler> = Arc::new(WithAuthorization {
         authorizer: Arc::clone(&authorizer),
         next: servers,
     });
-    let h = Arc::new(WithMaxInFlightLimit {
-        limit: max_requests_inflight as usize,
-        next: h,
-        in_flight: Arc::clone(&in_flight),
-    });
+    let h = Arc::new(maxinflight::WithMaxInFlightLimit::new(
+        max_requests_inflight,
+        max_mutating_requests_inflight,
+        h,
+    ));
     let h = Arc::new(impersonation::WithImpersonation {
         authorizer: Arc::clone(&authorizer),
         next: h,
@@ -97,6 +105,11 @@ pub fn build_handler_chain(
         next: h,
     });
     let h = Arc::new(WithWaitGroup { in_flight, next: h });
+    let h: Arc<dyn Handler> = Arc::new(cache_control::WithCacheControl { next: h });
+    let h = match retry_after {
+        Some(lifecycle) => Arc::new(retry_after::WithRetryAfter { lifecycle, next: h }),
+        None => h,
+    };
     let h = Arc::new(WithRequestInfo { next: h });
     let h = Arc::new(WithPanicRecovery { next: h });
     Arc::new(audit::WithAuditInit { next: h })
@@ -119,9 +132,14 @@ impl Handler for WithPanicRecovery {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                log::error!("panic serving {method} {path}: {what}");
-                StatusError::internal("the server hit a bug while serving this request")
-                    .to_response()
+                log::error!("apiserver panic'd method={method} URI={path}: {what}");
+                // Go answers with `http.Error`, plain text: a handler that panicked may have
+                // been half-way through building a Status.
+                Response::text(
+                    500,
+                    "This request caused apiserver to panic. Look in the logs for details.\n",
+                )
+                .with_header("X-Content-Type-Options", "nosniff")
             }
         }
     }
@@ -189,29 +207,6 @@ impl Handler for Unauthorized {
     }
 }
 
-/// `WithMaxInFlightLimit`: beyond `--max-requests-inflight` short requests at once, 429 with a
-/// `Retry-After`, so a flood turns into back-off instead of a queue.
-struct WithMaxInFlightLimit {
-    limit: usize,
-    in_flight: Arc<InFlight>,
-    next: Arc<dyn Handler>,
-}
-
-impl Handler for WithMaxInFlightLimit {
-    fn serve(&self, req: &mut Request) -> Response {
-        // The wait group already counted this request.
-        if self.limit > 0
-            && req.context.request_info.verb != "watch"
-            && self.in_flight.count() > self.limit
-        {
-            return StatusError::new(429, "Too many requests, please try again later.")
-                .to_response()
-                .with_header("Retry-After", "1");
-        }
-        self.next.serve(req)
-    }
-}
-
 /// The audit annotations of `WithAuthorization`.
 const DECISION_ANNOTATION_KEY: &str = "authorization.k8s.io/decision";
 const REASON_ANNOTATION_KEY: &str = "authorization.k8s.io/reason";
@@ -257,4 +252,40 @@ fn forbidden(ctx: &RequestContext, reason: &str) -> Response {
         resource: &info.resource,
     };
     StatusError::forbidden(gr, &info.name, &message).to_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// Panics at its first request only: the filter must turn that into a 500 and the next
+    /// request must be served as if nothing had happened.
+    struct PanicsOnce(AtomicBool);
+
+    impl Handler for PanicsOnce {
+        fn serve(&self, _req: &mut Request) -> Response {
+            if !self.0.swap(true, Ordering::SeqCst) {
+                panic!("a bug in a handler");
+            }
+            Response::text(200, "ok")
+        }
+    }
+
+    #[test]
+    fn a_panic_is_a_500_for_that_request_and_the_next_one_is_served() {
+        let filter = WithPanicRecovery {
+            next: Arc::new(PanicsOnce(AtomicBool::new(false))),
+        };
+        let resp = filter.serve(&mut Request::default());
+        assert_eq!(resp.status, 500);
+        match &resp.body {
+            crate::http::Body::Bytes(b) => assert_eq!(
+                b.as_slice(),
+                b"This request caused apiserver to panic. Look in the logs for details.\n"
+            ),
+            _ => panic!("a plain body"),
+        }
+        assert_eq!(filter.serve(&mut Request::default()).status, 200);
+    }
 }
