@@ -5,4 +5,5 @@
 
 pub mod hash;
 pub mod random;
+pub mod resource;
 pub mod time;
