@@ -39,7 +39,11 @@ fn a_bad_plugin_name_stops_the_start_in_kubes_words() {
 #[test]
 fn namespace_lifecycle_refuses_missing_namespaces_and_keeps_the_immortal_ones() {
     let s = TestServer::start("admission-lifecycle", &[]);
-    let r = s.send_json("POST", "/api/v1/namespaces/nowhere/configmaps", &config_map("a"));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/nowhere/configmaps",
+        &config_map("a"),
+    );
     assert_eq!(r.status, 404, "{}", r.text());
     assert_eq!(r.json()["message"], "namespaces \"nowhere\" not found");
 
@@ -68,7 +72,11 @@ fn namespace_autoprovision_creates_the_namespace_but_not_on_a_dry_run() {
     assert_eq!(dry.status, 404, "{}", dry.text());
     assert_eq!(s.get("/api/v1/namespaces/dry").status, 404);
 
-    let r = s.send_json("POST", "/api/v1/namespaces/made/configmaps", &config_map("a"));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/made/configmaps",
+        &config_map("a"),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let ns = s.get("/api/v1/namespaces/made").json();
     assert_eq!(ns["status"]["phase"], "Active");
@@ -84,7 +92,11 @@ fn namespace_exists_alone_refuses_with_the_namespace_404() {
             "--enable-admission-plugins=NamespaceExists",
         ],
     );
-    let r = s.send_json("POST", "/api/v1/namespaces/nowhere/configmaps", &config_map("a"));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/nowhere/configmaps",
+        &config_map("a"),
+    );
     assert_eq!(r.status, 404, "{}", r.text());
     assert_eq!(r.json()["details"]["kind"], "namespaces");
     // Without NamespaceLifecycle, nothing protects default from deletion.

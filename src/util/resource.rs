@@ -120,7 +120,13 @@ impl Quantity {
         let mantissa: i128 = digits
             .trim_start_matches('0')
             .parse()
-            .or_else(|_| if digits.bytes().all(|b| b == b'0') { Ok(0) } else { Err(()) })
+            .or_else(|_| {
+                if digits.bytes().all(|b| b == b'0') {
+                    Ok(0)
+                } else {
+                    Err(())
+                }
+            })
             .map_err(|_| "quantity is too large")?;
         let scale = -(fraction.len() as i32);
         let (format, nanos) = if let Some(&(_, exp)) =
@@ -318,9 +324,6 @@ mod tests {
         assert_eq!(sum.to_string(), "2Gi");
         assert_eq!(q("250m").add(q("250m")).to_string(), "500m");
         assert_eq!(q("1").sub(q("1")).to_string(), "0");
-        assert_eq!(
-            Quantity::from_value(&serde_json::json!(2)),
-            Some(q("2"))
-        );
+        assert_eq!(Quantity::from_value(&serde_json::json!(2)), Some(q("2")));
     }
 }

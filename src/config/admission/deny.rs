@@ -26,8 +26,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::config::admission::Operation;
     use crate::config::admin_user;
+    use crate::config::admission::Operation;
 
     #[test]
     fn refuses_naming_a_generated_object_by_its_prefix() {

@@ -54,10 +54,14 @@ impl Attributes<'_> {
     /// `admission.NewForbidden`: a 403 naming the object, or its `generateName` while the name
     /// is still to be generated, or `Unknown`.
     pub fn forbidden(&self, obj: &Value, why: &str) -> StatusError {
-        let name = [meta_str(obj, "name"), meta_str(obj, "generateName"), self.name]
-            .into_iter()
-            .find(|n| !n.is_empty())
-            .unwrap_or("Unknown");
+        let name = [
+            meta_str(obj, "name"),
+            meta_str(obj, "generateName"),
+            self.name,
+        ]
+        .into_iter()
+        .find(|n| !n.is_empty())
+        .unwrap_or("Unknown");
         StatusError::forbidden(self.def.group_resource(), name, why)
     }
 
@@ -229,7 +233,9 @@ impl AdmissionChain {
     /// Every plugin's `Admit`, in order. The store calls this before it validates the object,
     /// so that what is validated and stored is what the mutating plugins made of it.
     pub fn admit(&self, attrs: &Attributes, obj: &mut Value) -> Result<(), StatusError> {
-        self.plugins.iter().try_for_each(|(_, p)| p.admit(attrs, obj))
+        self.plugins
+            .iter()
+            .try_for_each(|(_, p)| p.admit(attrs, obj))
     }
 
     /// Every plugin's `Validate`, in order, after the object has passed its own validation:

@@ -38,7 +38,11 @@ impl AdmissionPlugin for Lifecycle {
         if attrs.namespace.is_empty() || attrs.operation == Operation::Delete {
             return Ok(());
         }
-        let ns = match self.clients.namespaces()?.get(attrs.namespace, attrs.namespace) {
+        let ns = match self
+            .clients
+            .namespaces()?
+            .get(attrs.namespace, attrs.namespace)
+        {
             Ok(ns) => ns,
             Err(e) if e.code() == 404 => {
                 return Err(StatusError::not_found(NAMESPACES, attrs.namespace))
