@@ -173,8 +173,21 @@ impl Quantity {
         self.nanos % NANO == 0
     }
 
-    /// `Add`: a zero takes the other's format, so `0 + 1Gi` prints as `1Gi`.
-    pub fn add(self, other: Quantity) -> Quantity {
+    /// The value as a float of units, for the limit-to-request ratio.
+    pub fn as_f64(&self) -> f64 {
+        self.nanos as f64 / NANO as f64
+    }
+
+    /// The JSON string form.
+    pub fn to_value(self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+/// `Add`: a zero takes the other's format, so `0 + 1Gi` prints as `1Gi`.
+impl std::ops::Add for Quantity {
+    type Output = Quantity;
+    fn add(self, other: Quantity) -> Quantity {
         Quantity {
             nanos: self.nanos + other.nanos,
             format: if self.is_zero() {
@@ -184,22 +197,15 @@ impl Quantity {
             },
         }
     }
+}
 
-    pub fn sub(self, other: Quantity) -> Quantity {
+impl std::ops::Sub for Quantity {
+    type Output = Quantity;
+    fn sub(self, other: Quantity) -> Quantity {
         Quantity {
             nanos: self.nanos - other.nanos,
             format: self.format,
         }
-    }
-
-    /// The value as a float of units, for the limit-to-request ratio.
-    pub fn as_f64(&self) -> f64 {
-        self.nanos as f64 / NANO as f64
-    }
-
-    /// The JSON string form.
-    pub fn to_value(self) -> Value {
-        Value::String(self.to_string())
     }
 }
 
@@ -223,20 +229,20 @@ impl fmt::Display for Quantity {
         }
         let sign = if self.nanos < 0 { "-" } else { "" };
         let abs = self.nanos.unsigned_abs();
-        let whole = abs % NANO as u128 == 0;
+        let whole = abs.is_multiple_of(NANO as u128);
         if self.format == Format::BinarySI && whole && abs >= 1024 * NANO as u128 {
             let units = abs / NANO as u128;
             let (suffix, bits) = BINARY_SUFFIXES
                 .iter()
                 .rev()
-                .find(|(_, bits)| units % (1u128 << bits) == 0)
+                .find(|(_, bits)| units.is_multiple_of(1u128 << bits))
                 .expect("every number divides by 1");
             return write!(f, "{sign}{}{suffix}", units >> bits);
         }
         let (exp, mantissa) = (-3..=6)
             .rev()
             .map(|k: i32| (k * 3, 10u128.pow((k * 3 + 9) as u32)))
-            .find(|(_, div)| abs % div == 0)
+            .find(|(_, div)| abs.is_multiple_of(*div))
             .map(|(exp, div)| (exp, abs / div))
             .expect("billionths are whole");
         match self.format {
@@ -320,10 +326,10 @@ mod tests {
 
     #[test]
     fn sums_keep_a_format() {
-        let sum = Quantity::ZERO.add(q("1Gi")).add(q("1Gi"));
+        let sum = Quantity::ZERO + q("1Gi") + q("1Gi");
         assert_eq!(sum.to_string(), "2Gi");
-        assert_eq!(q("250m").add(q("250m")).to_string(), "500m");
-        assert_eq!(q("1").sub(q("1")).to_string(), "0");
+        assert_eq!((q("250m") + q("250m")).to_string(), "500m");
+        assert_eq!((q("1") - q("1")).to_string(), "0");
         assert_eq!(Quantity::from_value(&serde_json::json!(2)), Some(q("2")));
     }
 }
