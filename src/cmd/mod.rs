@@ -149,7 +149,7 @@ mod tests {
                 "--default-watch-cache-size",
                 "--tls-cert-file",
                 "--authorization-mode",
-                "--enable-admission-plugins"
+                "enable-admission-plugins"
             ]
         );
     }

@@ -123,7 +123,6 @@ impl std::ops::Deref for CompletedOptions {
 }
 
 pub const STORAGE_BACKENDS: &[&str] = &["embedded", "etcd3"];
-pub use crate::config::admission::ORDERED_PLUGINS as ADMISSION_PLUGINS;
 pub use crate::config::authorization::MODES as AUTHORIZATION_MODES;
 
 /// Comma lists that may also be repeated: `--x=a,b --x=c` is `[a, b, c]`.
@@ -322,26 +321,10 @@ impl CompletedOptions {
             errs.push("cannot specify --authorization-policy-file without mode ABAC".into());
         }
         let a = &self.admission;
-        for (flag, list) in [
-            ("--enable-admission-plugins", &a.enable_plugins),
-            ("--disable-admission-plugins", &a.disable_plugins),
-        ] {
-            for p in list {
-                if !ADMISSION_PLUGINS.contains(&p.as_str()) {
-                    errs.push(format!(
-                        "{flag} {p:?} is not a known plugin; known: {}",
-                        ADMISSION_PLUGINS.join(", ")
-                    ));
-                }
-            }
-        }
-        for p in &a.enable_plugins {
-            if a.disable_plugins.contains(p) {
-                errs.push(format!(
-                    "--enable-admission-plugins and --disable-admission-plugins both name {p:?}"
-                ));
-            }
-        }
+        errs.extend(crate::config::admission::validate_plugin_names(
+            &a.enable_plugins,
+            &a.disable_plugins,
+        ));
         // `AuditLogOptions.Validate`; legacy, the other format Go knows, is not built.
         if self.audit.log_format != "json" {
             errs.push(format!(
@@ -583,11 +566,11 @@ impl AuthorizationOptions {
 impl AdmissionOptions {
     fn add_flags(&self, fss: &mut NamedFlagSets) {
         let fs = fss.flag_set("admission");
-        fs.add("enable-admission-plugins", "strings", "[]", "admission plugins that should be enabled in addition to default enabled ones (NamespaceLifecycle). Comma-delimited list of admission plugins: NamespaceLifecycle.", |o, v| {
+        fs.add("enable-admission-plugins", "strings", "[]", "Admission plugins to turn on besides the default ones (NamespaceLifecycle). Comma-separated; the plugins known are AlwaysAdmit, NamespaceAutoProvision, NamespaceLifecycle, NamespaceExists, AlwaysDeny. They run in that fixed order, whatever order this flag names them in.", |o, v| {
             push_list(&mut o.admission.enable_plugins, v);
             Ok(())
         });
-        fs.add("disable-admission-plugins", "strings", "[]", "admission plugins that should be disabled although they are in the default enabled plugins list.", |o, v| {
+        fs.add("disable-admission-plugins", "strings", "[]", "Admission plugins to turn off although they are on by default (NamespaceLifecycle). Comma-separated; the plugins known are AlwaysAdmit, NamespaceAutoProvision, NamespaceLifecycle, NamespaceExists, AlwaysDeny. Naming a plugin here and in --enable-admission-plugins is an error.", |o, v| {
             push_list(&mut o.admission.disable_plugins, v);
             Ok(())
         });

@@ -134,8 +134,6 @@ pub fn build_generic_config(
     let admission = AdmissionChain::new(
         &opts.admission.enable_plugins,
         &opts.admission.disable_plugins,
-        Arc::clone(&storage),
-        &opts.etcd.etcd_prefix,
     );
     log::info!("admission plugins: {}", admission.names().join(","));
 

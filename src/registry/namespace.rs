@@ -42,7 +42,7 @@ impl Rest for NamespaceRest {
         let store = &self.namespaces;
         let mut ns = store.get(name, name)?;
         store.check_preconditions(&ns, opts)?;
-        store.admit_delete(name, name, &ns, user)?;
+        store.admit_delete(name, name, &ns, opts, user)?;
         if opts.dry_run {
             return Ok(Deleted::Object(ns));
         }

@@ -1,8 +1,9 @@
 //! The generic REST store: `registry.Store` in `k8s.io/apiserver/pkg/registry/generic/registry`.
 //!
-//! The order of a write is kube-apiserver's: decode (done by the handler), fill server-set
-//! metadata, strategy `PrepareForCreate`/`PrepareForUpdate`, mutating admission, validation,
-//! validating admission, then one compare-and-swap write to storage.
+//! The order of a write is kube-apiserver's: decode and default (done by the handler), mutating
+//! admission, server-set metadata, `BeginCreate`/`BeginUpdate`, strategy
+//! `PrepareForCreate`/`PrepareForUpdate`, validation, validating admission, then one
+//! compare-and-swap write to storage.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -283,6 +284,9 @@ impl Store {
             def: &self.def,
             namespace,
             name,
+            subresource: "",
+            old_object: None,
+            dry_run: false,
             user,
         }
     }
@@ -333,6 +337,15 @@ impl Store {
         user: &UserInfo,
     ) -> Result<Value, StatusError> {
         self.check_namespace(&mut obj, namespace)?;
+        // Go's order: the handler decodes (and defaults) the body and runs mutating admission;
+        // then the store fills the server's metadata, runs `BeginCreate` and `BeforeCreate`
+        // (`PrepareForCreate`, `Validate`), and last the validating admission it was handed.
+        drop_empty_meta(&mut obj);
+        self.def.strategy.set_defaults(&mut obj);
+        let requested_name = meta_str(&obj, "name").to_string();
+        let mut attrs = self.attributes(Operation::Create, namespace, &requested_name, user);
+        attrs.dry_run = opts.dry_run;
+        self.admission.admit(&attrs, &mut obj)?;
         if meta_str(&obj, "name").is_empty() && !meta_str(&obj, "generateName").is_empty() {
             let name = format!(
                 "{}{}",
@@ -358,13 +371,12 @@ impl Store {
             );
         }
         drop_empty_meta(&mut obj);
-        self.def.strategy.set_defaults(&mut obj);
-        self.def.strategy.prepare_for_create(&mut obj);
         let name = meta_str(&obj, "name").to_string();
-        let attrs = self.attributes(Operation::Create, namespace, &name, user);
-        self.admission.admit(&attrs, &mut obj)?;
         let _held = self.begin_create(&mut obj)?;
+        self.def.strategy.prepare_for_create(&mut obj);
         self.validate(&obj, None)?;
+        let mut attrs = self.attributes(Operation::Create, namespace, &name, user);
+        attrs.dry_run = opts.dry_run;
         self.admission.validate(&attrs, &obj)?;
         if opts.dry_run {
             return Ok(obj);
@@ -485,10 +497,13 @@ impl Store {
             }
             drop_empty_meta(&mut new);
             self.def.strategy.set_defaults(&mut new);
-            if !status_only {
-                self.def.strategy.prepare_for_update(&mut new, &old);
-            }
-            let attrs = self.attributes(Operation::Update, namespace, name, user);
+            // Go's order: mutating admission runs as the updated object is computed, then
+            // `BeginUpdate`, then `BeforeUpdate` (`PrepareForUpdate`, `ValidateUpdate`), then the
+            // validating admission.
+            let mut attrs = self.attributes(Operation::Update, namespace, name, user);
+            attrs.subresource = if status_only { "status" } else { "" };
+            attrs.old_object = Some(&old);
+            attrs.dry_run = opts.dry_run;
             self.admission.admit(&attrs, &mut new)?;
             // A status write changes no address, so it needs no hook (nor its lock).
             let _held = if status_only {
@@ -496,6 +511,9 @@ impl Store {
             } else {
                 self.begin_update(&mut new, &old)?
             };
+            if !status_only {
+                self.def.strategy.prepare_for_update(&mut new, &old);
+            }
             self.validate(&new, Some(&old))?;
             self.admission.validate(&attrs, &new)?;
             // The last finalizer removed from an object being deleted: this update finishes
@@ -566,12 +584,12 @@ impl Store {
         namespace: &str,
         name: &str,
         obj: &Value,
+        opts: &DeleteOptions,
         user: &UserInfo,
     ) -> Result<(), StatusError> {
-        self.admission.validate(
-            &self.attributes(Operation::Delete, namespace, name, user),
-            obj,
-        )
+        let mut attrs = self.attributes(Operation::Delete, namespace, name, user);
+        attrs.dry_run = opts.dry_run;
+        self.admission.validate(&attrs, obj)
     }
 
     // ANCHOR: store_delete
@@ -586,7 +604,7 @@ impl Store {
         let current = self.current(&key, name)?;
         let mut obj = self.decode(&current)?;
         self.check_preconditions(&obj, opts)?;
-        self.admit_delete(namespace, name, &obj, user)?;
+        self.admit_delete(namespace, name, &obj, opts, user)?;
         if !finalizers(&obj).is_empty() {
             // Graceful deletion: mark it, and whoever owns a finalizer finishes the job.
             if obj["metadata"]["deletionTimestamp"].is_null() && !opts.dry_run {

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{generic_store, new_store, resource_handler, serviceaccounts};
+use crate::config::admission::Stores;
 use crate::config::authorization::rbac::DefaultRuleResolver;
 use crate::config::{admin_user, Config, ExtraConfig};
 use crate::registry::authorization::ReviewRest;
@@ -55,6 +56,9 @@ pub fn create_kube_apiserver(
     // The same objects as `events`, under the same prefix, renamed (`apis::events`).
     let events_v1 = new_store(config, "events.k8s.io", "v1", "events");
     let namespace_store = new_store(config, "", "v1", "namespaces");
+    config.admission.initialize(Stores {
+        namespaces: Arc::downgrade(&namespace_store),
+    });
     let namespaces = Arc::new(NamespaceRest {
         namespaces: Arc::clone(&namespace_store),
         namespaced: vec![
