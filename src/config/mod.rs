@@ -40,6 +40,8 @@ pub struct Config {
     /// `--max-requests-inflight`: 0 means no limit.
     pub max_requests_inflight: u32,
     pub extra: ExtraConfig,
+    /// The aggregator's front-proxy identity (`--proxy-client-cert-file`), and what it publishes.
+    pub proxy_client: Arc<crate::server::aggregator::frontproxy::ProxyClientConfig>,
 }
 
 /// The control plane's `Extra` config (`CreateKubeAPIServerConfig`): what only the
@@ -146,6 +148,10 @@ pub fn build_generic_config(
                 .map_err(|e| format!("--service-node-port-range: {e}"))?,
             public_service_port: secure_port,
         },
+        // 6. The aggregator's: who it is to the extension API servers it proxies to.
+        proxy_client: Arc::new(crate::server::aggregator::frontproxy::proxy_client_config(
+            opts,
+        )?),
     })
 }
 // ANCHOR_END: build_generic_config
