@@ -239,7 +239,10 @@ fn flunders_are_served_through_the_aggregator_and_survive_a_backend_restart() {
 
 /// A TLS server that answers every request with what it received: the head, and the
 /// CommonName-bearing certificate the client presented.
-fn echo_server(dir: &std::path::Path) -> (u16, Arc<Mutex<Vec<Vec<(String, String)>>>>) {
+/// The heads of the requests the echo server received, in order.
+type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
+fn echo_server(dir: &std::path::Path) -> (u16, Seen) {
     let certs =
         mini_apiserver::run::tls::maybe_default_with_self_signed_certs(dir, &[], &[]).unwrap();
     let ca = dir.join("ca.crt");
@@ -251,7 +254,7 @@ fn echo_server(dir: &std::path::Path) -> (u16, Arc<Mutex<Vec<Vec<(String, String
     .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen: Seen = Arc::default();
     let seen_by_server = Arc::clone(&seen);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
