@@ -232,3 +232,37 @@ impl Strategy for APIServiceStrategy {
         vec![json!(service), available, age_cell(obj)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(spec: Value) -> Vec<String> {
+        validate_service(&spec)
+            .into_iter()
+            .map(|c| c.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_remote_api_service_names_its_service_and_one_way_to_trust_it() {
+        let service = json!({"namespace": "wardle", "name": "api", "port": 443});
+        assert!(fields(json!({"service": service, "insecureSkipTLSVerify": true})).is_empty());
+        assert_eq!(
+            fields(json!({"service": service, "insecureSkipTLSVerify": true, "caBundle": "AAAA"})),
+            ["spec.insecureSkipTLSVerify"]
+        );
+        assert_eq!(
+            fields(json!({"service": {"namespace": "wardle", "port": 0}})),
+            ["spec.service.name", "spec.service.port"]
+        );
+        assert_eq!(
+            fields(json!({"service": service, "caBundle": "%%"})),
+            ["spec.caBundle"]
+        );
+        assert_eq!(
+            fields(json!({"insecureSkipTLSVerify": true})),
+            ["spec.insecureSkipTLSVerify"]
+        );
+    }
+}

@@ -255,3 +255,27 @@ fn groups_of(list: &Value) -> Vec<(String, Vec<String>)> {
     groups.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     groups.into_iter().map(|(_, g, vs)| (g, vs)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backends_resource_list_becomes_its_aggregated_group() {
+        let list = json!({"kind": "APIResourceList", "groupVersion": "wardle.example.com/v1alpha1",
+        "resources": [
+            {"name": "flunders", "singularName": "flunder", "namespaced": true, "kind": "Flunder", "verbs": ["get", "list"], "shortNames": ["fl"]},
+            {"name": "flunders/status", "singularName": "", "namespaced": true, "kind": "Flunder", "verbs": ["get"]},
+            {"name": "fischers", "singularName": "fischer", "namespaced": false, "kind": "Fischer", "verbs": ["get"]},
+        ]});
+        let group = remote_group_discovery("wardle.example.com", &[("v1alpha1", &list)]);
+        assert_eq!(group["metadata"]["name"], "wardle.example.com");
+        let resources = group["versions"][0]["resources"].as_array().unwrap();
+        assert_eq!(resources.len(), 2);
+        assert_eq!(resources[0]["scope"], "Namespaced");
+        assert_eq!(resources[0]["shortNames"], json!(["fl"]));
+        assert_eq!(resources[0]["subresources"][0]["subresource"], "status");
+        assert_eq!(resources[1]["scope"], "Cluster");
+        assert!(resources[1].get("subresources").is_none());
+    }
+}

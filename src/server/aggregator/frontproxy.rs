@@ -255,3 +255,37 @@ pub fn publish_extension_authentication(
     }
 }
 // ANCHOR_END: client_ca_registration
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::authentication::x509::Subject;
+
+    #[test]
+    fn the_generated_client_certificate_is_front_proxy_client_and_is_reused() {
+        let dir = std::env::temp_dir().join(format!("frontproxy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let files = maybe_generate(&dir).unwrap();
+        let chain = read_certs(&files.cert, "cert").unwrap();
+        CaVerifier::from_file(&files.ca, "ca")
+            .unwrap()
+            .verify(&chain)
+            .unwrap();
+        assert_eq!(
+            Subject::parse(&chain[0]).unwrap().common_name,
+            FRONT_PROXY_CLIENT_CN
+        );
+        let before = std::fs::read(&files.cert).unwrap();
+        maybe_generate(&dir).unwrap();
+        assert_eq!(std::fs::read(&files.cert).unwrap(), before);
+        // A CA that no longer signs the certificate (replaced by hand) means new files.
+        std::fs::write(
+            &files.ca,
+            std::fs::read(dir.join("front-proxy-client.crt")).unwrap(),
+        )
+        .unwrap();
+        maybe_generate(&dir).unwrap();
+        assert_ne!(std::fs::read(&files.cert).unwrap(), before);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
