@@ -6,10 +6,8 @@
 //! `system:kube-aggregator`; the answer is also the resource list that aggregated discovery
 //! shows for that group/version.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -21,6 +19,7 @@ use crate::registry::store::Store;
 use crate::scheme::codec::FieldValidation;
 use crate::scheme::parameter_codec::{ListOptions, WriteOptions};
 use crate::server::lifecycle_signals::LifecycleSignals;
+use crate::storage::{EventType, WatchMessage};
 
 /// How often every remote APIService is checked again. Kube re-queues each one every 30s and
 /// also on every change; we only poll, so we poll more often, and a restarted backend is back
@@ -206,36 +205,33 @@ impl AvailableConditionController {
 }
 
 // ANCHOR: periodic
-/// Runs `sync_all` every [`RECHECK`] until shutdown begins. The clock is a plain thread that
-/// writes a byte into a socket; the checks run in a coroutine that reads it, so they share the
-/// worker with every request and may wait on the network without holding it up (may's own
-/// timers would resume the coroutine on another thread).
+/// Checks every remote APIService when one is added and every [`RECHECK`] after that, until
+/// the server stops accepting requests. A storage watch on the APIServices is both the
+/// informer and the clock: its progress messages arrive with every heartbeat (chapter 6), so
+/// the coroutine needs no timer and no thread of its own, and waits on the network without
+/// holding up the worker.
 pub fn start(
     controller: AvailableConditionController,
     lifecycle: Arc<LifecycleSignals>,
 ) -> Result<(), String> {
-    let (mut clock, ticks) = UnixStream::pair().map_err(|e| e.to_string())?;
-    std::thread::Builder::new()
-        .name("apiservice-available".into())
-        .spawn(move || {
-            // Ends when the coroutine has gone and the write fails.
-            while clock.write_all(b"t").is_ok() {
-                std::thread::sleep(RECHECK);
-            }
-        })
+    let store = &controller.api_services;
+    let revision = store.storage().current_revision();
+    let watcher = store
+        .storage()
+        .watch(&store.key_prefix(""), revision)
         .map_err(|e| e.to_string())?;
-    // SAFETY: the fd is a socket we own; may takes it over.
-    let mut ticks = unsafe {
-        <may::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(
-            std::os::fd::IntoRawFd::into_raw_fd(ticks),
-        )
-    };
     may::go!(move || {
-        let mut buf = [0u8; 16];
-        while !lifecycle.shutdown_initiated.fired()
-            && matches!(ticks.read(&mut buf), Ok(n) if n > 0)
-        {
-            controller.sync_all();
+        controller.sync_all();
+        let mut last = Instant::now();
+        while let Some(message) = watcher.next() {
+            if lifecycle.not_accepting_new_requests.fired() {
+                break;
+            }
+            let added = matches!(&message, WatchMessage::Event(e) if e.kind == EventType::Added);
+            if added || last.elapsed() >= RECHECK {
+                controller.sync_all();
+                last = Instant::now();
+            }
         }
     });
     Ok(())
