@@ -28,7 +28,26 @@ fn main() {
     for hook in aggregator.post_start_hooks() {
         hook.run_once().expect("a post-start hook");
     }
-    println!("{:<7} {:<48} {:<6} ANSWER", "METHOD", "PATH", "CODE");
+    // A remote APIService whose backend was never started: the aggregator's proxy answers for it.
+    let api_services = "/apis/apiregistration.k8s.io/v1/apiservices";
+    let mut register = Request {
+        method: "POST".into(),
+        path: api_services.into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: serde_json::json!({
+            "metadata": {"name": "v1alpha1.wardle.example.com"},
+            "spec": {"group": "wardle.example.com", "version": "v1alpha1",
+                     "service": {"namespace": "default", "name": "api", "port": 8443},
+                     "insecureSkipTLSVerify": true, "groupPriorityMinimum": 1000, "versionPriority": 15},
+        })
+        .to_string()
+        .into_bytes(),
+        ..Default::default()
+    };
+    register.context.request_info = RequestInfo::parse("POST", api_services, "");
+    register.context.user = admin_user();
+    assert_eq!(aggregator.serve(&mut register).status, 201);
+    println!("{:<7} {:<62} {:<6} ANSWER", "METHOD", "PATH", "CODE");
     for path in [
         "/apis",
         "/apis/apiregistration.k8s.io/v1/apiservices",
@@ -36,6 +55,7 @@ fn main() {
         "/api/v1/namespaces/default/configmaps/missing",
         "/apis/apiextensions.k8s.io/v1",
         "/apis/example.com/v1/widgets",
+        "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders",
     ] {
         let mut req = Request {
             method: "GET".into(),
@@ -58,6 +78,6 @@ fn main() {
             ),
             None => String::new(),
         };
-        println!("{:<7} {path:<48} {:<6} {answer}", "GET", resp.status);
+        println!("{:<7} {path:<62} {:<6} {answer}", "GET", resp.status);
     }
 }

@@ -63,6 +63,72 @@ pub fn local_api_service(group: &str, version: &str, group_priority: i64) -> Val
     })
 }
 
+// ANCHOR: validate_service
+/// `ValidateAPIService`'s checks of where a remote APIService lives and how it is trusted.
+fn validate_service(spec: &Value) -> Vec<StatusCause> {
+    let mut causes = Vec::new();
+    let service = &spec["service"];
+    if !service.is_null() {
+        for field in ["namespace", "name"] {
+            let value = service[field].as_str().unwrap_or("");
+            if value.is_empty() {
+                causes.push(required(&format!("spec.service.{field}"), ""));
+            } else if let Some(e) = dns1123_label(value).into_iter().next() {
+                causes.push(invalid(
+                    &format!("spec.service.{field}"),
+                    &service[field],
+                    &e,
+                ));
+            }
+        }
+        if let Some(port) = service.get("port").filter(|p| !p.is_null()) {
+            if !port.as_u64().is_some_and(|p| (1..=65535).contains(&p)) {
+                causes.push(invalid(
+                    "spec.service.port",
+                    port,
+                    "port is not valid: must be between 1 and 65535, inclusive",
+                ));
+            }
+        }
+    } else {
+        if spec["insecureSkipTLSVerify"] == true {
+            causes.push(invalid(
+                "spec.insecureSkipTLSVerify",
+                &spec["insecureSkipTLSVerify"],
+                "local APIServices may not have insecureSkipTLSVerify",
+            ));
+        }
+        if spec["caBundle"].as_str().is_some_and(|b| !b.is_empty()) {
+            causes.push(invalid(
+                "spec.caBundle",
+                &json!("<omitted>"),
+                "local APIServices may not have a caBundle",
+            ));
+        }
+    }
+    if let Some(bundle) = spec["caBundle"].as_str() {
+        use base64::Engine;
+        if base64::engine::general_purpose::STANDARD
+            .decode(bundle)
+            .is_err()
+        {
+            causes.push(invalid(
+                "spec.caBundle",
+                &spec["caBundle"],
+                "must be base64",
+            ));
+        } else if spec["insecureSkipTLSVerify"] == true {
+            causes.push(invalid(
+                "spec.insecureSkipTLSVerify",
+                &spec["insecureSkipTLSVerify"],
+                "may not be true if caBundle is present",
+            ));
+        }
+    }
+    causes
+}
+// ANCHOR_END: validate_service
+
 pub struct APIServiceStrategy;
 
 impl Strategy for APIServiceStrategy {
@@ -71,16 +137,19 @@ impl Strategy for APIServiceStrategy {
     }
 
     fn prepare_for_create(&self, obj: &mut Value) {
-        // A local APIService is available as soon as it exists; a remote one would wait for the
-        // availability controller, which arrives with the aggregator issue.
-        let local = obj["spec"]["service"].is_null();
+        // A local APIService is available as soon as it exists; a remote one has no condition
+        // until the availability controller has checked its backend (`server::aggregator`).
+        if !obj["spec"]["service"].is_null() {
+            obj["status"] = json!({});
+            return;
+        }
         let now = crate::util::time::rfc3339(std::time::SystemTime::now());
         obj["status"] = json!({"conditions": [{
             "type": "Available",
-            "status": if local { "True" } else { "Unknown" },
+            "status": "True",
             "lastTransitionTime": now,
-            "reason": if local { "Local" } else { "Pending" },
-            "message": if local { "Local APIServices are always available" } else { "no availability controller yet" },
+            "reason": "Local",
+            "message": "Local APIServices are always available",
         }]});
     }
 
@@ -112,6 +181,7 @@ impl Strategy for APIServiceStrategy {
                 "must be spec.version+\".\"+spec.group",
             ));
         }
+        causes.extend(validate_service(spec));
         for field in ["groupPriorityMinimum", "versionPriority"] {
             match spec[field].as_i64() {
                 Some(p)
@@ -160,5 +230,39 @@ impl Strategy for APIServiceStrategy {
             .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
             .map_or(json!("Unknown"), |c| c["status"].clone());
         vec![json!(service), available, age_cell(obj)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(spec: Value) -> Vec<String> {
+        validate_service(&spec)
+            .into_iter()
+            .map(|c| c.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_remote_api_service_names_its_service_and_one_way_to_trust_it() {
+        let service = json!({"namespace": "wardle", "name": "api", "port": 443});
+        assert!(fields(json!({"service": service, "insecureSkipTLSVerify": true})).is_empty());
+        assert_eq!(
+            fields(json!({"service": service, "insecureSkipTLSVerify": true, "caBundle": "AAAA"})),
+            ["spec.insecureSkipTLSVerify"]
+        );
+        assert_eq!(
+            fields(json!({"service": {"namespace": "wardle", "port": 0}})),
+            ["spec.service.name", "spec.service.port"]
+        );
+        assert_eq!(
+            fields(json!({"service": service, "caBundle": "%%"})),
+            ["spec.caBundle"]
+        );
+        assert_eq!(
+            fields(json!({"insecureSkipTLSVerify": true})),
+            ["spec.insecureSkipTLSVerify"]
+        );
     }
 }

@@ -106,6 +106,10 @@ pub struct Extra {
     pub service_cluster_ip_range: String,
     /// `--service-node-port-range`.
     pub service_node_port_range: String,
+    /// `--proxy-client-cert-file` / `--proxy-client-key-file`: who the aggregator is to the
+    /// extension API servers it proxies to; generated into `--cert-dir` when not given.
+    pub proxy_client_cert_file: Option<PathBuf>,
+    pub proxy_client_key_file: Option<PathBuf>,
 }
 
 /// `DefaultServiceIPCIDR` in kube-apiserver.
@@ -211,6 +215,8 @@ impl ServerRunOptions {
             extra: Extra {
                 service_cluster_ip_range: String::new(),
                 service_node_port_range: "30000-32767".into(),
+                proxy_client_cert_file: None,
+                proxy_client_key_file: None,
             },
         }
     }
@@ -620,6 +626,14 @@ impl Extra {
         });
         fs.add("service-node-port-range", "portRange", &self.service_node_port_range, "A port range to reserve for services with NodePort visibility.  This must not overlap with the ephemeral port range on nodes.  Example: '30000-32767'. Inclusive at both ends of the range.", |o, v| {
             o.extra.service_node_port_range = v.into();
+            Ok(())
+        });
+        fs.add("proxy-client-cert-file", "string", "", "Client certificate used to prove the identity of the aggregator or kube-apiserver when it must call out during a request. This includes proxying requests to a user api-server and calling out to webhook admission plugins. It is expected that this cert includes a signature from the CA in the --requestheader-client-ca-file flag. That CA is published in the 'extension-apiserver-authentication' configmap in the kube-system namespace. Components receiving calls from kube-aggregator should use that CA to perform their half of the mutual TLS verification. Without it, a front-proxy CA and a client certificate for front-proxy-client are generated in --cert-dir.", |o, v| {
+            o.extra.proxy_client_cert_file = Some(v.into());
+            Ok(())
+        });
+        fs.add("proxy-client-key-file", "string", "", "Private key for the client certificate used to prove the identity of the aggregator or kube-apiserver when it must call out during a request. This includes proxying requests to a user api-server and calling out to webhook admission plugins.", |o, v| {
+            o.extra.proxy_client_key_file = Some(v.into());
             Ok(())
         });
     }

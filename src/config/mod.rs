@@ -50,6 +50,8 @@ pub struct Config {
     /// `--shutdown-send-retry-after`: 429 new requests during the drain, listener kept open.
     pub shutdown_send_retry_after: bool,
     pub extra: ExtraConfig,
+    /// The aggregator's front-proxy identity (`--proxy-client-cert-file`), and what it publishes.
+    pub proxy_client: Arc<crate::server::aggregator::frontproxy::ProxyClientConfig>,
 }
 
 /// The control plane's `Extra` config (`CreateKubeAPIServerConfig`): what only the
@@ -166,6 +168,10 @@ pub fn build_generic_config(
                 .map_err(|e| format!("--service-node-port-range: {e}"))?,
             public_service_port: secure_port,
         },
+        // 6. The aggregator's: who it is to the extension API servers it proxies to.
+        proxy_client: Arc::new(crate::server::aggregator::frontproxy::proxy_client_config(
+            opts,
+        )?),
     })
 }
 // ANCHOR_END: build_generic_config

@@ -11,6 +11,7 @@
 //! - [`response`] is what a handler returns: a status, headers, and either bytes or a stream of chunks.
 //! - [`conn`] drives one connection: keep-alive, `Connection: close`, HTTP/1.0, deadlines.
 
+pub mod client;
 pub mod conn;
 pub mod request;
 pub mod response;

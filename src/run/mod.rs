@@ -170,6 +170,7 @@ fn start_serving(
     scheme: Arc<Scheme>,
     limits: ConnLimits,
     control: (UnixStream, UnixStream),
+    build: &ServerBuilder,
 ) -> Result<(RunningServer, UnixStream, UnixStream), String> {
     init_runtime();
     let (control_read, control_write) = control;
@@ -185,7 +186,7 @@ fn start_serving(
     let config = build_generic_config(opts, scheme, &credentials.admin_token, addr.port())?;
     // Stage 4: the three servers.
     let external = SocketAddr::new(client_host(opts), addr.port()).to_string();
-    let aggregator = create_server_chain(&config, &external);
+    let aggregator = build(&config, &external);
     // Stage 5: PrepareRun.
     let prepared = prepare_run(aggregator, &config);
     // Stage 6: Run.
@@ -289,8 +290,13 @@ pub fn run(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<Outcome, Stri
     let control = UnixStream::pair().map_err(|e| e.to_string())?;
     // Signals are routed before anything starts, so that an early SIGTERM is graceful too.
     signals::setup_signal_handler(control.1.as_raw_fd());
-    let (_server, control_read, heartbeat) =
-        start_serving(opts, scheme, ConnLimits::default(), control)?;
+    let (_server, control_read, heartbeat) = start_serving(
+        opts,
+        scheme,
+        ConnLimits::default(),
+        control,
+        &create_server_chain,
+    )?;
     Ok(control_loop(control_read, heartbeat))
 }
 // ANCHOR_END: run
@@ -302,8 +308,25 @@ pub fn start(
     scheme: Arc<Scheme>,
     limits: ConnLimits,
 ) -> Result<RunningServer, String> {
+    start_with(opts, scheme, limits, &create_server_chain)
+}
+
+/// Builds the server that faces the clients from the config and the external address: the
+/// chain, or (for `examples/sample_apiserver.rs`) one `GenericAPIServer` of its own.
+pub type ServerBuilder =
+    dyn Fn(&crate::config::Config, &str) -> crate::server::generic::GenericAPIServer;
+
+/// [`start`] with another server than kube-apiserver's chain, for an extension API server
+/// built from the same pieces.
+pub fn start_with(
+    opts: &CompletedOptions,
+    scheme: Arc<Scheme>,
+    limits: ConnLimits,
+    build: &ServerBuilder,
+) -> Result<RunningServer, String> {
     let control = UnixStream::pair().map_err(|e| e.to_string())?;
-    let (mut server, control_read, heartbeat) = start_serving(opts, scheme, limits, control)?;
+    let (mut server, control_read, heartbeat) =
+        start_serving(opts, scheme, limits, control, build)?;
     server.control_loop = Some(std::thread::spawn(move || {
         control_loop(control_read, heartbeat)
     }));

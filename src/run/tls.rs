@@ -37,11 +37,11 @@ pub struct SelfSignedCerts {
 /// How long a generated certificate is valid: one year, as in client-go's
 /// `GenerateSelfSignedCertKey`. Short enough that a stolen test key does not live forever, and
 /// a restart after that year simply makes new ones.
-const VALIDITY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+pub(crate) const VALIDITY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// `notBefore` is set this far in the past (client-go does the same), so that a client whose
 /// clock runs a little behind ours does not reject a certificate made a second ago.
-const BACKDATE: Duration = Duration::from_secs(60 * 60);
+pub(crate) const BACKDATE: Duration = Duration::from_secs(60 * 60);
 
 /// Certificates are reused only if still valid this far from now: one that would expire during
 /// the run is replaced at start, rather than breaking every client mid-run.
@@ -205,7 +205,7 @@ fn reusable(paths: &SelfSignedCerts, sans: &[ServerName<'static>]) -> Result<(),
     Ok(())
 }
 
-fn rcgen_err(e: rcgen::Error) -> String {
+pub(crate) fn rcgen_err(e: rcgen::Error) -> String {
     format!("generating certificates: {e}")
 }
 
@@ -415,7 +415,7 @@ pub fn write_admin_kubeconfig(
 }
 
 /// Creates `dir` (and missing parents) readable by its owner only: it holds private keys.
-fn create_private_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), String> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -426,7 +426,7 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
 /// Writes `path` whole or not at all: into a new file beside it, then renamed over it. So a
 /// crash never leaves half a key, and the mode is that of a new file even if `path` existed
 /// with a looser one (a mode given to `open` applies only to files it creates).
-fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), String> {
+pub(crate) fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), String> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);

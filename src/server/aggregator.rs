@@ -7,9 +7,16 @@
 //! group/version the chain serves, as the autoregister controller does; `/apis` then lists exactly
 //! the APIServices that exist, so a reader can `kubectl get apiservices` and see the same list.
 
+pub mod available;
+pub mod frontproxy;
+pub mod openapi;
+pub mod proxy;
+
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+use std::sync::Mutex;
 
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{new_store, resource_handler};
@@ -23,6 +30,8 @@ use crate::registry::store::Store;
 use crate::scheme::codec::FieldValidation;
 use crate::scheme::parameter_codec::{ListOptions, WriteOptions};
 use crate::scheme::Scheme;
+use available::AvailableConditionController;
+use proxy::{ProxyRouter, RemoteState};
 
 /// kube-aggregator's `apiVersionPriorities`: the order of groups in `/apis`.
 fn priority(group: &str) -> i64 {
@@ -38,9 +47,33 @@ pub fn create_aggregator_server(
     delegate: Arc<dyn DelegationTarget>,
     external_address: &str,
 ) -> GenericAPIServer {
-    let mut server =
-        GenericAPIServer::new("kube-aggregator", delegate, external_address.to_string());
     let api_services = new_store(config, GROUP, "v1", "apiservices");
+    // ANCHOR: proxy_router
+    // Between the aggregator and the kube-apiserver: requests for a remote APIService leave
+    // the process here, everything else goes on down the chain.
+    let services = new_store(config, "", "v1", "services");
+    let remote = Arc::new(RemoteState::default());
+    let router = Arc::new(ProxyRouter {
+        api_services: Arc::clone(&api_services),
+        services: Arc::clone(&services),
+        proxy_client: Arc::clone(&config.proxy_client),
+        local_delegate: delegate,
+    });
+    let mut server = GenericAPIServer::new(
+        "kube-aggregator",
+        Arc::clone(&router) as Arc<dyn DelegationTarget>,
+        external_address.to_string(),
+    );
+    // ANCHOR_END: proxy_router
+    // Found before the local-only `/openapi/v3` that PrepareRun adds: paths are tried in order.
+    server.handle_prefix(
+        "/openapi/v3",
+        Arc::new(openapi::AggregatedOpenAPIV3 {
+            local: crate::prepare::openapi::OpenAPIV3::new(&config.scheme),
+            remote: Arc::clone(&remote),
+            router,
+        }),
+    );
     server.install_api_group(APIGroupInfo {
         group: GROUP,
         version: "v1",
@@ -54,10 +87,12 @@ pub fn create_aggregator_server(
         Arc::new(ApisHandler {
             api_services: Arc::clone(&api_services),
             scheme: Arc::clone(&config.scheme),
+            remote: Arc::clone(&remote),
         }),
     );
     // ANCHOR: autoregistration
     let group_versions = server.group_versions();
+    let api_services_for_hook = Arc::clone(&api_services);
     server.add_post_start_hook("kube-apiserver-autoregistration", move || {
         let opts = WriteOptions {
             dry_run: false,
@@ -66,7 +101,7 @@ pub fn create_aggregator_server(
             force: None,
         };
         for (group, version) in &group_versions {
-            match api_services.create(
+            match api_services_for_hook.create(
                 "",
                 local_api_service(group, version, priority(group)),
                 &opts,
@@ -80,6 +115,29 @@ pub fn create_aggregator_server(
         Ok(())
     });
     // ANCHOR_END: autoregistration
+    // ANCHOR: aggregator_hooks
+    let configmaps = new_store(config, "", "v1", "configmaps");
+    let proxy_client = Arc::clone(&config.proxy_client);
+    server.add_post_start_hook("start-cluster-authentication-info-controller", move || {
+        frontproxy::publish_extension_authentication(
+            &configmaps,
+            &proxy_client.extension_authentication,
+        )
+    });
+    let controller = Mutex::new(Some(AvailableConditionController {
+        api_services,
+        services,
+        proxy_client: Arc::clone(&config.proxy_client),
+        state: remote,
+    }));
+    let lifecycle = Arc::clone(&config.lifecycle);
+    server.add_post_start_hook("apiservice-status-remote-available-controller", move || {
+        match controller.lock().expect("controller").take() {
+            Some(c) => available::start(c, Arc::clone(&lifecycle)),
+            None => Ok(()),
+        }
+    });
+    // ANCHOR_END: aggregator_hooks
     server
 }
 
@@ -87,6 +145,8 @@ pub fn create_aggregator_server(
 struct ApisHandler {
     api_services: Arc<Store>,
     scheme: Arc<Scheme>,
+    /// What the backends of remote APIServices said they serve.
+    remote: Arc<RemoteState>,
 }
 
 // ANCHOR: apis_handler
@@ -98,10 +158,19 @@ impl Handler for ApisHandler {
         };
         let groups = groups_of(&list);
         if wants_aggregated(req.header("accept")) {
-            // Every resource of every group in one answer, from the kinds the scheme registered.
+            // Every resource of every group in one answer: a local group's from the kinds the
+            // scheme registered, a remote one's from what its backend last answered.
+            let cache = self.remote.discovery.lock().expect("discovery cache");
             let items = groups
                 .iter()
                 .map(|(group, versions)| {
+                    let remote: Vec<(&str, &Value)> = versions
+                        .iter()
+                        .filter_map(|v| Some((v.as_str(), cache.get(&format!("{v}.{group}"))?)))
+                        .collect();
+                    if !remote.is_empty() {
+                        return remote_group_discovery(group, &remote);
+                    }
                     let versions: Vec<_> = versions
                         .iter()
                         .map(|v| (v.as_str(), self.scheme.resources_of(group, v)))
@@ -119,6 +188,50 @@ impl Handler for ApisHandler {
     }
 }
 // ANCHOR_END: apis_handler
+
+// ANCHOR: remote_group_discovery
+/// A remote group in the aggregated document, from the `APIResourceList` each version's backend
+/// served: the same facts, reshaped (`scope` for `namespaced`, `a/b` entries as subresources).
+fn remote_group_discovery(group: &str, versions: &[(&str, &Value)]) -> Value {
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|(version, list)| {
+            let all = list["resources"].as_array().cloned().unwrap_or_default();
+            let mut resources: Vec<Value> = Vec::new();
+            for r in all.iter().filter(|r| !r["name"].as_str().unwrap_or("").contains('/')) {
+                let name = r["name"].as_str().unwrap_or("");
+                let mut entry = json!({
+                    "resource": name,
+                    "responseKind": {"group": "", "version": "", "kind": r["kind"]},
+                    "scope": if r["namespaced"] == true { "Namespaced" } else { "Cluster" },
+                    "singularResource": r["singularName"],
+                    "verbs": r["verbs"],
+                });
+                for key in ["shortNames", "categories"] {
+                    if r[key].is_array() {
+                        entry[key] = r[key].clone();
+                    }
+                }
+                let subs: Vec<Value> = all
+                    .iter()
+                    .filter_map(|s| {
+                        let sub = s["name"].as_str()?.strip_prefix(name)?.strip_prefix('/')?;
+                        Some(json!({"subresource": sub,
+                            "responseKind": {"group": s["group"].as_str().unwrap_or(""), "version": s["version"].as_str().unwrap_or(""), "kind": s["kind"]},
+                            "verbs": s["verbs"]}))
+                    })
+                    .collect();
+                if !subs.is_empty() {
+                    entry["subresources"] = json!(subs);
+                }
+                resources.push(entry);
+            }
+            json!({"version": version, "resources": resources, "freshness": "Current"})
+        })
+        .collect();
+    json!({"metadata": {"name": group}, "versions": versions})
+}
+// ANCHOR_END: remote_group_discovery
 
 /// Groups (not the legacy core group, which lives at `/api`) with their versions, ordered by
 /// `groupPriorityMinimum`, then name.
@@ -141,4 +254,28 @@ fn groups_of(list: &Value) -> Vec<(String, Vec<String>)> {
     }
     groups.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     groups.into_iter().map(|(_, g, vs)| (g, vs)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backends_resource_list_becomes_its_aggregated_group() {
+        let list = json!({"kind": "APIResourceList", "groupVersion": "wardle.example.com/v1alpha1",
+        "resources": [
+            {"name": "flunders", "singularName": "flunder", "namespaced": true, "kind": "Flunder", "verbs": ["get", "list"], "shortNames": ["fl"]},
+            {"name": "flunders/status", "singularName": "", "namespaced": true, "kind": "Flunder", "verbs": ["get"]},
+            {"name": "fischers", "singularName": "fischer", "namespaced": false, "kind": "Fischer", "verbs": ["get"]},
+        ]});
+        let group = remote_group_discovery("wardle.example.com", &[("v1alpha1", &list)]);
+        assert_eq!(group["metadata"]["name"], "wardle.example.com");
+        let resources = group["versions"][0]["resources"].as_array().unwrap();
+        assert_eq!(resources.len(), 2);
+        assert_eq!(resources[0]["scope"], "Namespaced");
+        assert_eq!(resources[0]["shortNames"], json!(["fl"]));
+        assert_eq!(resources[0]["subresources"][0]["subresource"], "status");
+        assert_eq!(resources[1]["scope"], "Cluster");
+        assert!(resources[1].get("subresources").is_none());
+    }
 }
