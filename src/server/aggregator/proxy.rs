@@ -16,7 +16,7 @@ use crate::http::client::{self, ClientRequest, ClientResponse, TlsClientConfig};
 use crate::http::{Handler, Request, Response};
 use crate::registry::store::Store;
 use crate::scheme::meta::StatusError;
-use crate::server::generic::{DelegationTarget, HealthCheck, PostStartHook};
+use crate::server::generic::{DelegationTarget, HealthCheck, PostStartHook, PreShutdownHook};
 
 /// What the availability controller learned of each remote APIService (by name), read by the
 /// proxy and by discovery.
@@ -328,6 +328,9 @@ impl DelegationTarget for ProxyRouter {
     }
     fn health_checks(&self) -> Vec<Arc<HealthCheck>> {
         self.local_delegate.health_checks()
+    }
+    fn pre_shutdown_hooks(&self) -> Vec<Arc<PreShutdownHook>> {
+        self.local_delegate.pre_shutdown_hooks()
     }
     fn group_versions(&self) -> Vec<(&'static str, &'static str)> {
         self.local_delegate.group_versions()
