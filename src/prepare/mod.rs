@@ -118,18 +118,7 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
         config.max_requests_inflight,
         config.max_mutating_requests_inflight,
     );
-    let handler = build_handler_chain(
-        servers,
-        Arc::clone(&config.authenticator),
-        Arc::clone(&config.authorizer),
-        Arc::clone(&in_flight),
-        config.max_requests_inflight,
-        config.max_mutating_requests_inflight,
-        config
-            .shutdown_send_retry_after
-            .then(|| Arc::clone(&config.lifecycle)),
-        config.audit.clone(),
-    );
+    let handler = build_handler_chain(servers, config, Arc::clone(&in_flight));
     PreparedGenericAPIServer {
         handler,
         insecure_handler,

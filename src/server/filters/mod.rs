@@ -25,12 +25,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::audit::AuditConfig;
 use crate::config::authentication::{AuthResult, Authenticator, UserInfo};
 use crate::config::authorization::{forbidden_message, Authorizer, Decision};
+use crate::config::Config;
 use crate::http::{Handler, Request, Response};
 use crate::scheme::meta::{GroupResource, StatusError};
-use crate::server::lifecycle_signals::LifecycleSignals;
 use request_info::RequestInfo;
 
 /// What the filters learned about a request.
@@ -66,24 +65,21 @@ impl Drop for Finish<'_> {
 }
 
 // ANCHOR: build_handler_chain
-/// `DefaultBuildHandlerChain`: wraps the server chain in the filters, innermost first.
+/// `DefaultBuildHandlerChain(apiHandler, c *Config)`: wraps the server chain in the filters,
+/// innermost first, each configured from the generic config.
 pub fn build_handler_chain(
     servers: Arc<dyn Handler>,
-    authenticator: Arc<Authenticator>,
-    authorizer: Arc<Authorizer>,
+    config: &Config,
     in_flight: Arc<InFlight>,
-    max_requests_inflight: u32,
-    max_mutating_requests_inflight: u32,
-    retry_after: Option<Arc<LifecycleSignals>>,
-    audit: Option<AuditConfig>,
 ) -> Arc<dyn Handler> {
+    let authorizer = Arc::clone(&config.authorizer);
     let h: Arc<dyn Handler> = Arc::new(WithAuthorization {
         authorizer: Arc::clone(&authorizer),
         next: servers,
     });
     let h = Arc::new(maxinflight::WithMaxInFlightLimit::new(
-        max_requests_inflight,
-        max_mutating_requests_inflight,
+        config.max_requests_inflight,
+        config.max_mutating_requests_inflight,
         h,
     ));
     let h = Arc::new(impersonation::WithImpersonation {
@@ -92,7 +88,7 @@ pub fn build_handler_chain(
     });
     let mut h: Arc<dyn Handler> = h;
     let mut failed: Arc<dyn Handler> = Arc::new(Unauthorized);
-    if let Some(audit) = audit {
+    if let Some(audit) = config.audit.clone() {
         h = Arc::new(audit::WithAudit {
             audit: audit.clone(),
             next: h,
@@ -100,15 +96,18 @@ pub fn build_handler_chain(
         failed = Arc::new(audit::WithFailedAuthenticationAudit { audit, failed });
     }
     let h = Arc::new(WithAuthentication {
-        authenticator,
+        authenticator: Arc::clone(&config.authenticator),
         failed,
         next: h,
     });
     let h = Arc::new(WithWaitGroup { in_flight, next: h });
     let h: Arc<dyn Handler> = Arc::new(cache_control::WithCacheControl { next: h });
-    let h = match retry_after {
-        Some(lifecycle) => Arc::new(retry_after::WithRetryAfter { lifecycle, next: h }),
-        None => h,
+    let h = match config.shutdown_send_retry_after {
+        true => Arc::new(retry_after::WithRetryAfter {
+            lifecycle: Arc::clone(&config.lifecycle),
+            next: h,
+        }),
+        false => h,
     };
     let h = Arc::new(WithRequestInfo { next: h });
     let h = Arc::new(WithPanicRecovery { next: h });
