@@ -9,24 +9,8 @@ use std::process::Command;
 
 use common::{TestCa, TestServer};
 
-/// A tool from the e2e virtualenv (as in `e2e_clients.rs`). Missing tools fail the test: run
-/// `.ci/test-all`, which installs them.
-fn tool(env: &str, name: &str) -> PathBuf {
-    if let Ok(path) = std::env::var(env) {
-        return PathBuf::from(path);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/e2e-venv/bin")
-        .join(name);
-    assert!(
-        venv.exists(),
-        "{name} not found: set {env} or run .ci/test-all, which installs it into target/e2e-venv"
-    );
-    venv
-}
-
 fn kubectl(s: &TestServer, kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(tool("KUBECTL", "kubectl"))
+    let out = Command::new(common::tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", kubeconfig.display()))
         .arg(format!(
             "--cache-dir={}",
@@ -152,7 +136,7 @@ assert info.username == "jane", info
 assert info.groups == ["dev", "system:authenticated"], info.groups
 print("python whoami ok")
 "#;
-    let out = Command::new(tool("PYTHON", "python3"))
+    let out = Command::new(common::tool("PYTHON", "python3"))
         .args(["-c", script, jane_config.to_str().unwrap()])
         .output()
         .expect("python runs");

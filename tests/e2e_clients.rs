@@ -4,32 +4,15 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TestServer;
 use serde_json::json;
 
-/// A tool from the e2e virtualenv. Missing tools fail the test: run `.ci/test-all`, which
-/// installs them.
-fn tool(env: &str, name: &str) -> PathBuf {
-    if let Ok(path) = std::env::var(env) {
-        return PathBuf::from(path);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/e2e-venv/bin")
-        .join(name);
-    assert!(
-        venv.exists(),
-        "{name} not found: set {env} or run .ci/test-all, which installs it into target/e2e-venv"
-    );
-    venv
-}
-
 fn kubectl(s: &TestServer, args: &[&str]) -> (bool, String) {
     let cache = s.dir.join("kube-cache");
-    let out = Command::new(tool("KUBECTL", "kubectl"))
+    let out = Command::new(common::tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
         .arg(format!("--cache-dir={}", cache.display()))
         .args(args)
@@ -52,7 +35,7 @@ fn ok(s: &TestServer, args: &[&str]) -> String {
 /// Runs a Python client script against the server, with the kubeconfig as its argument; it must
 /// succeed and print `done`.
 fn python(s: &TestServer, script: &str, done: &str) {
-    let out = Command::new(tool("PYTHON", "python3"))
+    let out = Command::new(common::tool("PYTHON", "python3"))
         .args(["-c", script, s.kubeconfig.to_str().unwrap()])
         .output()
         .expect("python runs");
@@ -281,7 +264,7 @@ fn kubectl_everyday_commands() {
     )
     .unwrap();
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let edited = Command::new(tool("KUBECTL", "kubectl"))
+    let edited = Command::new(common::tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
         .args(["edit", "cm", "app-config"])
         .env("KUBE_EDITOR", &editor)
@@ -601,7 +584,7 @@ fn kubectl_creates_and_shows_services() {
 #[test]
 fn kubectl_watch_sees_an_object_created_meanwhile() {
     let s = TestServer::start("kubectl-watch", &[]);
-    let mut watch = Command::new(tool("KUBECTL", "kubectl"))
+    let mut watch = Command::new(common::tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
         .arg(format!(
             "--cache-dir={}",
@@ -916,7 +899,7 @@ fn kubectl_with_token(s: &TestServer, token: &str, args: &[&str]) -> (i32, Strin
     let admin = std::fs::read_to_string(&s.kubeconfig).unwrap();
     let path = s.dir.join(format!("{token}.kubeconfig"));
     std::fs::write(&path, admin.replace(&s.token, token)).unwrap();
-    let out = Command::new(tool("KUBECTL", "kubectl"))
+    let out = Command::new(common::tool("KUBECTL", "kubectl"))
         .arg(format!("--kubeconfig={}", path.display()))
         .arg(format!(
             "--cache-dir={}",

@@ -342,3 +342,19 @@ pub fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A tool from the e2e virtualenv. Missing tools fail the test: run `.ci/test-all`, which
+/// installs them.
+pub fn tool(env: &str, name: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/e2e-venv/bin")
+        .join(name);
+    assert!(
+        venv.exists(),
+        "{name} not found: set {env} or run .ci/test-all, which installs it into target/e2e-venv"
+    );
+    venv
+}

@@ -4,7 +4,8 @@
 //! kube-apiserver checks little beyond the object's metadata: each entry of `secrets` and
 //! `imagePullSecrets` must name something, and `automountServiceAccountToken` is a boolean.
 //! The `default` account every namespace holds is made by kube-controller-manager's
-//! serviceaccount controller, which this server does not run.
+//! serviceaccount controller; here the `start-service-account-controller` post-start hook
+//! (`server::serviceaccounts`) plays that part.
 
 use serde_json::{json, Value};
 
