@@ -383,7 +383,7 @@ impl GenericServerRunOptions {
             "request-timeout",
             "duration",
             format_duration(self.request_timeout),
-            "How long graceful shutdown waits for connections to finish before it cuts them.",
+            "An optional field indicating the duration a handler must keep a request open before timing it out. This is the default request timeout for requests but may be overridden by flags such as --min-request-timeout for specific types of requests.",
             |o, v| {
                 o.generic.request_timeout = parse_duration(v)?;
                 Ok(())

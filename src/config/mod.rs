@@ -49,6 +49,13 @@ pub struct Config {
     pub min_request_timeout: std::time::Duration,
     /// `--shutdown-send-retry-after`: 429 new requests during the drain, listener kept open.
     pub shutdown_send_retry_after: bool,
+    /// `--request-timeout`: the most time a request that is not long-running is given.
+    pub request_timeout: std::time::Duration,
+    /// The deadlines of the requests being served, which the heartbeat expires (chapter 6).
+    pub request_deadlines: Arc<crate::server::filters::timeout::RequestDeadlines>,
+    /// What `/metrics` reports; Go keeps it in a process-wide registry, here each server has
+    /// its own, so that servers started side by side (tests) count apart.
+    pub metrics: Arc<crate::endpoints::metrics::Metrics>,
     pub extra: ExtraConfig,
     /// The aggregator's front-proxy identity (`--proxy-client-cert-file`), and what it publishes.
     pub proxy_client: Arc<crate::server::aggregator::frontproxy::ProxyClientConfig>,
@@ -145,6 +152,11 @@ pub fn build_generic_config(
         opts.audit.log_path.as_deref(),
     )?;
 
+    let metrics = Arc::new(crate::endpoints::metrics::Metrics::new(
+        Arc::clone(&scheme),
+        Arc::clone(&storage),
+        &opts.etcd.etcd_prefix,
+    ));
     Ok(Config {
         scheme,
         storage,
@@ -160,6 +172,9 @@ pub fn build_generic_config(
             opts.generic.min_request_timeout.into(),
         ),
         shutdown_send_retry_after: opts.generic.shutdown_send_retry_after,
+        request_timeout: opts.generic.request_timeout,
+        request_deadlines: Arc::default(),
+        metrics,
         // 5. The control plane's own: the ranges services take their addresses from.
         extra: ExtraConfig {
             service_ip_range: ServiceIPRange::parse(&opts.extra.service_cluster_ip_range)

@@ -51,6 +51,10 @@ struct Histogram {
 pub struct Metrics {
     /// `apiserver_request_total`, by labels and response code.
     requests: Mutex<BTreeMap<(Labels, u16), u64>>,
+    /// `apiserver_request_terminations_total`: the requests a filter answered in self-defence
+    /// (429 past the in-flight budget, 504 past the deadline). They never reached a server, or
+    /// it answered too late, so `apiserver_request_total` does not hold them.
+    terminations: Mutex<BTreeMap<(Labels, u16), u64>>,
     /// `apiserver_request_duration_seconds`, until the handler returns (for a watch, until the
     /// stream starts: Go measures watches apart).
     durations: Mutex<BTreeMap<Labels, Histogram>>,
@@ -67,6 +71,7 @@ impl Metrics {
     pub fn new(scheme: Arc<Scheme>, storage: Arc<dyn Storage>, etcd_prefix: &str) -> Metrics {
         Metrics {
             requests: Mutex::default(),
+            terminations: Mutex::default(),
             durations: Mutex::default(),
             in_flight: [AtomicI64::new(0), AtomicI64::new(0)],
             watchers: Arc::default(),
@@ -114,6 +119,17 @@ impl Metrics {
         ]
     }
 
+    /// `RecordRequestTermination`: called once for a request a filter cut short with `code`.
+    pub fn record_request_termination(&self, req: &Request, code: u16) {
+        let labels = Self::labels(req, &req.context.request_info);
+        *self
+            .terminations
+            .lock()
+            .unwrap()
+            .entry((labels, code))
+            .or_default() += 1;
+    }
+
     fn record(&self, labels: Labels, code: u16, seconds: f64) {
         *self
             .requests
@@ -146,6 +162,15 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "apiserver_request_total{{code=\"{code}\",{}}} {n}",
+                series(labels)
+            );
+        }
+        out += "# HELP apiserver_request_terminations_total Number of requests which apiserver terminated in self-defense.\n";
+        out += "# TYPE apiserver_request_terminations_total counter\n";
+        for ((labels, code), n) in self.terminations.lock().unwrap().iter() {
+            let _ = writeln!(
+                out,
+                "apiserver_request_terminations_total{{code=\"{code}\",{}}} {n}",
                 series(labels)
             );
         }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::audit::Backend;
 use crate::config::Config;
-use crate::endpoints::metrics::{Metrics, MetricsHandler, WithMetrics};
+use crate::endpoints::metrics::{MetricsHandler, WithMetrics};
 use crate::http::Handler;
 use crate::server::filters::insecure::build_insecure_handler_chain;
 use crate::server::filters::{build_handler_chain, InFlight};
@@ -100,11 +100,7 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
 
     // `/metrics` (Go installs it in `installAPI`), and the wrapper that feeds it: every request
     // the servers answer, after the filters let it through, is counted.
-    let metrics = Arc::new(Metrics::new(
-        Arc::clone(&config.scheme),
-        Arc::clone(&config.storage),
-        &config.etcd_prefix,
-    ));
+    let metrics = Arc::clone(&config.metrics);
     server.handle("/metrics", Arc::new(MetricsHandler(Arc::clone(&metrics))));
     let servers = Arc::new(WithMetrics {
         metrics,
@@ -114,9 +110,8 @@ pub fn prepare_run(mut server: GenericAPIServer, config: &Config) -> PreparedGen
     let in_flight = Arc::new(InFlight::default());
     let insecure_handler = build_insecure_handler_chain(
         Arc::clone(&servers) as Arc<dyn Handler>,
+        config,
         Arc::clone(&in_flight),
-        config.max_requests_inflight,
-        config.max_mutating_requests_inflight,
     );
     let handler = build_handler_chain(servers, config, Arc::clone(&in_flight));
     PreparedGenericAPIServer {

@@ -8,7 +8,8 @@
 //!   the only place that waits on a clock, because may's timers would resume coroutines on may's
 //!   timer thread;
 //! - the **heartbeat coroutine**, on the worker, wakes at each tick (through epoll, like any
-//!   socket) to close idle or stalled connections, send watchers a progress notification (so a
+//!   socket) to close idle or stalled connections, time out requests past their deadline
+//!   (`--request-timeout`), send watchers a progress notification (so a
 //!   watch sees its `timeoutSeconds` pass), and move graceful termination along:
 //!
 //! ```text
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use super::signals::SIGNAL_BYTE;
 use crate::http::conn::Connections;
+use crate::server::filters::timeout::RequestDeadlines;
 use crate::server::filters::InFlight;
 use crate::server::generic::{run_pre_shutdown_hooks, PreShutdownHook};
 use crate::server::lifecycle_signals::LifecycleSignals;
@@ -106,6 +108,8 @@ pub struct Graceful {
     pub connections: Arc<Connections>,
     pub in_flight: Arc<InFlight>,
     pub storage: Arc<dyn Storage>,
+    /// The deadlines of the requests being served: the heartbeat is their clock.
+    pub request_deadlines: Arc<RequestDeadlines>,
     /// Run at `ShutdownInitiated`; `PreShutdownHooksStopped` fires when they have returned.
     pub pre_shutdown_hooks: Vec<Arc<PreShutdownHook>>,
     /// `--shutdown-delay-duration`.
@@ -166,6 +170,7 @@ pub fn spawn_heartbeat(ticks: UnixStream, graceful: Graceful) {
             }
             let now = Instant::now();
             graceful.connections.reap(now);
+            graceful.request_deadlines.expire(now);
             graceful.storage.notify_progress();
             let Some(began) = shutdown_at else { continue };
             if now >= began + graceful.shutdown_delay {

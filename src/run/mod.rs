@@ -154,9 +154,20 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Graceful termination, as a SIGTERM would start it; returns once the server has stopped.
-    pub fn shutdown(mut self) -> Outcome {
+    pub fn shutdown(self) -> Outcome {
+        self.terminate();
+        self.wait()
+    }
+
+    /// Starts graceful termination, as a SIGTERM does, and returns at once; a second call is a
+    /// second signal.
+    pub fn terminate(&self) {
         use std::io::Write;
-        let _ = self.control.write_all(&[signals::SIGNAL_BYTE]);
+        let _ = (&self.control).write_all(&[signals::SIGNAL_BYTE]);
+    }
+
+    /// Waits for the server to stop.
+    pub fn wait(mut self) -> Outcome {
         self.control_loop
             .take()
             .map_or(Outcome::Forced, |h| h.join().unwrap_or(Outcome::Forced))
@@ -204,6 +215,7 @@ fn start_serving(
         connections: Default::default(),
         in_flight: Arc::clone(&prepared.in_flight),
         storage: Arc::clone(&config.storage),
+        request_deadlines: Arc::clone(&config.request_deadlines),
         pre_shutdown_hooks: prepared.pre_shutdown_hooks.clone(),
         shutdown_delay: opts.generic.shutdown_delay_duration,
         drain_timeout: opts.generic.request_timeout,

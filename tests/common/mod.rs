@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use mini_apiserver::cmd::{new_api_server_command, Command};
 use mini_apiserver::http::conn::ConnLimits;
-use mini_apiserver::run::{self, RunningServer};
+use mini_apiserver::run::{self, RunningServer, ServerBuilder};
+use mini_apiserver::server::create_server_chain;
 use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
 
@@ -68,6 +69,22 @@ impl TestServer {
     }
 
     pub fn start_with_limits(name: &str, extra: &[&str], limits: ConnLimits) -> TestServer {
+        TestServer::start_built(name, extra, limits, &create_server_chain)
+    }
+
+    /// [`TestServer::start`] with the servers `build` makes: how a test adds a handler of its own
+    /// to the server it starts (`GenericAPIServer::handle`), as Go's tests add one to the
+    /// `NonGoRestfulMux`. Nothing of it is in the binary.
+    pub fn start_with_builder(name: &str, extra: &[&str], build: &ServerBuilder) -> TestServer {
+        TestServer::start_built(name, extra, ConnLimits::default(), build)
+    }
+
+    fn start_built(
+        name: &str,
+        extra: &[&str],
+        limits: ConnLimits,
+        build: &ServerBuilder,
+    ) -> TestServer {
         let dir = unique_dir(name);
         let mut args = vec![
             "--secure-port=0".to_string(),
@@ -80,7 +97,7 @@ impl TestServer {
             Err(e) => panic!("bad flags: {e}"),
         };
         let scheme = Arc::new(mini_apiserver::apis::new_scheme());
-        let server = run::start(&opts, scheme, limits).expect("server starts");
+        let server = run::start_with(&opts, scheme, limits, build).expect("server starts");
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&server.credentials.ca_pem) {
             roots.add(cert.unwrap()).unwrap();
@@ -233,6 +250,16 @@ impl TestServer {
     /// Graceful shutdown, as SIGTERM would do it.
     pub fn stop(mut self) -> run::lifecycle::Outcome {
         self.server.take().unwrap().shutdown()
+    }
+
+    /// Starts graceful shutdown and returns at once, so the test can go on sending requests.
+    pub fn terminate(&self) {
+        self.server.as_ref().unwrap().terminate();
+    }
+
+    /// Waits for a shutdown started by [`TestServer::terminate`] to finish.
+    pub fn wait(mut self) -> run::lifecycle::Outcome {
+        self.server.take().unwrap().wait()
     }
 }
 

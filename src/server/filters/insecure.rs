@@ -11,8 +11,10 @@
 use std::sync::Arc;
 
 use super::maxinflight::WithMaxInFlightLimit;
+use super::timeout::WithTimeoutForNonLongRunningRequests;
 use super::{InFlight, WithPanicRecovery, WithRequestInfo, WithWaitGroup};
 use crate::config::authentication::UserInfo;
+use crate::config::Config;
 use crate::http::{Handler, Request, Response};
 
 /// `server.InsecureSuperuser`: every request is this user.
@@ -35,14 +37,20 @@ impl Handler for WithInsecureSuperuser {
 /// The servers behind the insecure chain, innermost first: no authorization, a fixed superuser.
 pub fn build_insecure_handler_chain(
     servers: Arc<dyn Handler>,
+    config: &Config,
     in_flight: Arc<InFlight>,
-    max_requests_inflight: u32,
-    max_mutating_requests_inflight: u32,
 ) -> Arc<dyn Handler> {
     let h: Arc<dyn Handler> = Arc::new(WithInsecureSuperuser { next: servers });
+    let h = Arc::new(WithTimeoutForNonLongRunningRequests {
+        request_timeout: config.request_timeout,
+        deadlines: Arc::clone(&config.request_deadlines),
+        metrics: Arc::clone(&config.metrics),
+        next: h,
+    });
     let h = Arc::new(WithMaxInFlightLimit::new(
-        max_requests_inflight,
-        max_mutating_requests_inflight,
+        config.max_requests_inflight,
+        config.max_mutating_requests_inflight,
+        Arc::clone(&config.metrics),
         h,
     ));
     let h = Arc::new(WithWaitGroup { in_flight, next: h });

@@ -3,14 +3,20 @@
 //! flood of writes cannot starve reads (a controller's lists) and the other way round. Past its
 //! budget a request gets a 429 with `Retry-After: 1`, and a client backs off instead of queueing.
 //! Long-running requests (watches) hold no place: they would fill any budget and never leave.
+//! Nor is a `system:masters` user ever turned away: that is the super-admin, or the server's own
+//! loopback client, and it must always get an answer.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::endpoints::metrics::Metrics;
 use crate::http::{Handler, Request, Response};
 
 /// The verbs that read: every other verb counts against the mutating budget.
 const NON_MUTATING_REQUEST_VERBS: [&str; 3] = ["get", "list", "watch"];
+
+/// `user.SystemPrivilegedGroup`.
+const SYSTEM_PRIVILEGED_GROUP: &str = "system:masters";
 
 /// One budget: Go's buffered channel, here a counter.
 #[derive(Default)]
@@ -28,7 +34,9 @@ impl Budget {
                 (n < self.limit).then_some(n + 1)
             })
             .is_ok();
-        taken.then_some(Place(&self.used))
+        // Lazily: a `Place` made and dropped for a refused request would give back a place it
+        // never took.
+        taken.then(|| Place(&self.used))
     }
 }
 
@@ -43,12 +51,19 @@ impl Drop for Place<'_> {
 pub struct WithMaxInFlightLimit {
     non_mutating: Option<Budget>,
     mutating: Option<Budget>,
+    /// Where a 429 is counted (`RecordRequestTermination`).
+    metrics: Arc<Metrics>,
     next: Arc<dyn Handler>,
 }
 
 impl WithMaxInFlightLimit {
     /// A limit of 0 means no budget of that kind.
-    pub fn new(non_mutating_limit: u32, mutating_limit: u32, next: Arc<dyn Handler>) -> Self {
+    pub fn new(
+        non_mutating_limit: u32,
+        mutating_limit: u32,
+        metrics: Arc<Metrics>,
+        next: Arc<dyn Handler>,
+    ) -> Self {
         let budget = |limit: u32| {
             (limit > 0).then(|| Budget {
                 limit: limit as usize,
@@ -58,6 +73,7 @@ impl WithMaxInFlightLimit {
         WithMaxInFlightLimit {
             non_mutating: budget(non_mutating_limit),
             mutating: budget(mutating_limit),
+            metrics,
             next,
         }
     }
@@ -66,10 +82,10 @@ impl WithMaxInFlightLimit {
 // ANCHOR: max_in_flight
 impl Handler for WithMaxInFlightLimit {
     fn serve(&self, req: &mut Request) -> Response {
-        let verb = req.context.request_info.verb.as_str();
-        if verb == "watch" {
+        if req.context.request_info.is_long_running() {
             return self.next.serve(req);
         }
+        let verb = req.context.request_info.verb.as_str();
         let budget = if NON_MUTATING_REQUEST_VERBS.contains(&verb) {
             &self.non_mutating
         } else {
@@ -78,13 +94,23 @@ impl Handler for WithMaxInFlightLimit {
         let Some(budget) = budget else {
             return self.next.serve(req);
         };
-        match budget.try_acquire() {
-            Some(_place) => self.next.serve(req),
-            // Go answers with `http.Error`: plain text, not a Status.
-            None => Response::text(429, "Too many requests, please try again later.\n")
-                .with_header("X-Content-Type-Options", "nosniff")
-                .with_header("Retry-After", "1"),
+        if let Some(_place) = budget.try_acquire() {
+            return self.next.serve(req);
         }
+        if req
+            .context
+            .user
+            .groups
+            .iter()
+            .any(|g| g == SYSTEM_PRIVILEGED_GROUP)
+        {
+            return self.next.serve(req);
+        }
+        self.metrics.record_request_termination(req, 429);
+        // Go answers with `http.Error`: plain text, not a Status.
+        Response::text(429, "Too many requests, please try again later.\n")
+            .with_header("X-Content-Type-Options", "nosniff")
+            .with_header("Retry-After", "1")
     }
 }
 // ANCHOR_END: max_in_flight
@@ -115,6 +141,15 @@ mod tests {
         }
     }
 
+    fn metrics() -> Arc<Metrics> {
+        let storage = Arc::new(crate::storage::embedded::EmbeddedStore::new(10));
+        Arc::new(Metrics::new(
+            Arc::new(crate::apis::new_scheme()),
+            storage,
+            "/registry",
+        ))
+    }
+
     fn request(verb: &str) -> Request {
         let mut req = Request::default();
         req.context.request_info.verb = verb.to_string();
@@ -130,6 +165,7 @@ mod tests {
         let filter = Arc::new(WithMaxInFlightLimit::new(
             limits.0,
             limits.1,
+            metrics(),
             handler.clone(),
         ));
         *handler.filter.lock().unwrap() = Arc::downgrade(&filter);
@@ -159,7 +195,7 @@ mod tests {
     fn watches_and_zero_limits_are_exempt_and_places_are_given_back() {
         let seen = nested((1, 0), "get", &["watch", "update", "update"]);
         assert!(seen.iter().all(|(_, s)| *s == 200), "{seen:?}");
-        let filter = WithMaxInFlightLimit::new(1, 1, Arc::new(Ok200));
+        let filter = WithMaxInFlightLimit::new(1, 1, metrics(), Arc::new(Ok200));
         for _ in 0..3 {
             assert_eq!(filter.serve(&mut request("get")).status, 200);
             assert_eq!(filter.serve(&mut request("create")).status, 200);
@@ -168,14 +204,22 @@ mod tests {
 
     #[test]
     fn the_refusal_says_when_to_come_back() {
-        let filter = WithMaxInFlightLimit::new(1, 1, Arc::new(Ok200));
+        let filter = WithMaxInFlightLimit::new(1, 1, metrics(), Arc::new(Ok200));
         let _held = filter.mutating.as_ref().unwrap().try_acquire().unwrap();
         let resp = filter.serve(&mut request("deletecollection"));
         assert_eq!(resp.status, 429);
+        // The refusal took no place, so it gave none back: the budget is still full.
+        assert_eq!(filter.serve(&mut request("create")).status, 429);
         assert!(resp
             .headers
             .iter()
             .any(|(n, v)| n == "Retry-After" && v == "1"));
         assert_eq!(filter.serve(&mut request("list")).status, 200);
+        let mut admin = request("create");
+        admin.context.user.groups = vec![SYSTEM_PRIVILEGED_GROUP.into()];
+        assert_eq!(filter.serve(&mut admin).status, 200);
+        assert!(filter.metrics.render().contains(
+            "apiserver_request_terminations_total{code=\"429\",group=\"\",resource=\"\",subresource=\"other\",verb=\"\",version=\"\"} 2"
+        ));
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! ```text
 //! audit init -> panic recovery -> request info -> retry-after (with --shutdown-send-retry-after)
-//!   -> cache control -> in-flight wait group -> authentication -> audit
-//!   -> impersonation -> max-in-flight -> authorization -> the server chain
+//!   -> cache control -> in-flight wait group -> timeout (and request deadline)
+//!   -> authentication -> audit -> impersonation -> max-in-flight -> authorization
+//!   -> the server chain
 //!
 //! authentication's 401 -> failed-authentication audit -> unauthorized
 //! ```
@@ -20,6 +21,7 @@ pub mod insecure;
 pub mod maxinflight;
 pub mod request_info;
 pub mod retry_after;
+pub mod timeout;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -80,6 +82,7 @@ pub fn build_handler_chain(
     let h = Arc::new(maxinflight::WithMaxInFlightLimit::new(
         config.max_requests_inflight,
         config.max_mutating_requests_inflight,
+        Arc::clone(&config.metrics),
         h,
     ));
     let h = Arc::new(impersonation::WithImpersonation {
@@ -98,6 +101,14 @@ pub fn build_handler_chain(
     let h = Arc::new(WithAuthentication {
         authenticator: Arc::clone(&config.authenticator),
         failed,
+        next: h,
+    });
+    // Outside authentication, so that a slow authenticator cannot hold a request past its
+    // deadline either; inside the wait group, so that a request that timed out stops counting.
+    let h = Arc::new(timeout::WithTimeoutForNonLongRunningRequests {
+        request_timeout: config.request_timeout,
+        deadlines: Arc::clone(&config.request_deadlines),
+        metrics: Arc::clone(&config.metrics),
         next: h,
     });
     let h = Arc::new(WithWaitGroup { in_flight, next: h });
@@ -164,7 +175,7 @@ struct WithWaitGroup {
 
 impl Handler for WithWaitGroup {
     fn serve(&self, req: &mut Request) -> Response {
-        if req.context.request_info.verb == "watch" {
+        if req.context.request_info.is_long_running() {
             return self.next.serve(req);
         }
         self.in_flight.0.fetch_add(1, Ordering::SeqCst);

@@ -117,6 +117,22 @@ impl RequestInfo {
         info
     }
     // ANCHOR_END: new_request_info
+
+    // ANCHOR: long_running
+    /// kube-apiserver's `BasicLongRunningRequestCheck`: watches and proxies, and the
+    /// subresources that stream (`exec`, `attach`, `log`, `portforward`, `proxy`). They hold no
+    /// place in the in-flight budgets, graceful termination does not wait for them, and
+    /// `--request-timeout` does not cut them.
+    pub fn is_long_running(&self) -> bool {
+        const LONG_RUNNING_VERBS: [&str; 2] = ["watch", "proxy"];
+        const LONG_RUNNING_SUBRESOURCES: [&str; 5] =
+            ["attach", "exec", "proxy", "log", "portforward"];
+        LONG_RUNNING_VERBS.contains(&self.verb.as_str())
+            || self.is_resource_request
+                && LONG_RUNNING_SUBRESOURCES.contains(&self.subresource.as_str())
+            || !self.is_resource_request && self.path.starts_with("/debug/pprof/")
+    }
+    // ANCHOR_END: long_running
 }
 
 #[cfg(test)]
