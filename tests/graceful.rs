@@ -1,5 +1,6 @@
 //! Graceful termination of the real binary (issue 6, book chapter 6): a SIGTERM under load, with
-//! the lifecycle log read from its stderr, and `READY=1` on a systemd-style notify socket.
+//! the lifecycle log read from its stderr and every answer found in the audit log, and `READY=1`
+//! on a systemd-style notify socket.
 
 mod common;
 
@@ -187,7 +188,7 @@ fn event(name: &str) -> String {
 struct Served {
     started: Instant,
     status: Option<u16>,
-    /// What an audit log would hold for it.
+    /// What the audit log holds for it.
     audit_id: Option<String>,
 }
 
@@ -199,7 +200,23 @@ fn sigterm_under_load_drains_in_the_seeds_order_and_exits_0() {
     notify
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let server = Proc::start(&dir, &["--shutdown-delay-duration=2s"], Some(&notify_path));
+    // Every request audited at Metadata: the log must hold each one that was answered.
+    let policy = dir.join("audit-policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata"}]}"#,
+    )
+    .unwrap();
+    let audit_log = dir.join("audit.log");
+    let server = Proc::start(
+        &dir,
+        &[
+            "--shutdown-delay-duration=2s",
+            &format!("--audit-policy-file={}", policy.display()),
+            &format!("--audit-log-path={}", audit_log.display()),
+        ],
+        Some(&notify_path),
+    );
 
     // READY=1 comes once every post-start hook has finished.
     let mut buf = [0u8; 64];
@@ -409,6 +426,25 @@ fn sigterm_under_load_drains_in_the_seeds_order_and_exits_0() {
         "only {during_delay} requests served during the delay"
     );
     assert!(!audit_ids.is_empty());
+    // The audit-backend pre-shutdown hook flushed before the listener closed, and what came
+    // after it still reached the file before exit 0: every answer is in the log, complete.
+    let completed: std::collections::HashSet<String> = std::fs::read_to_string(&audit_log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["stage"] == "ResponseComplete")
+        .map(|e| e["auditID"].as_str().unwrap().to_string())
+        .collect();
+    let missing: Vec<&String> = audit_ids
+        .iter()
+        .filter(|id| !completed.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} answered requests are not in the audit log: {missing:?}",
+        missing.len(),
+        audit_ids.len()
+    );
 
     for watch in watches {
         let (out, ended_at) = watch.join().unwrap();
