@@ -23,7 +23,7 @@ fn main() {
         6443,
     )
     .expect("config");
-    let aggregator = create_server_chain(&config, "127.0.0.1:6443");
+    let aggregator = create_server_chain(&config, "127.0.0.1:6443").generic_api_server;
     // The post-start hooks create the system namespaces and the local APIServices.
     for hook in aggregator.post_start_hooks() {
         hook.run_once().expect("a post-start hook");

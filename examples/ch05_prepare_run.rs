@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mini_apiserver::cmd::{new_api_server_command, Command};
 use mini_apiserver::config::build_generic_config;
 use mini_apiserver::http::{Handler, Request};
-use mini_apiserver::prepare::prepare_run;
+use mini_apiserver::prepare::PrepareRun;
 use mini_apiserver::server::create_server_chain;
 
 fn get(handler: &dyn Handler, path: &str, query: &str) -> (u16, String) {
@@ -38,7 +38,7 @@ fn main() {
         6443,
     )
     .expect("config");
-    let prepared = prepare_run(create_server_chain(&config, "127.0.0.1:6443"), &config);
+    let prepared = Box::new(create_server_chain(&config, "127.0.0.1:6443")).prepare_run(&config);
     let handler = &*prepared.handler;
 
     let (code, body) = get(handler, "/readyz", "verbose");

@@ -27,6 +27,7 @@ use mini_apiserver::apis::{age_cell, AGE_COLUMN};
 use mini_apiserver::cmd::{new_api_server_command, Command};
 use mini_apiserver::http::client::{send, ClientRequest, TlsClientConfig};
 use mini_apiserver::http::conn::ConnLimits;
+use mini_apiserver::prepare::PrepareRun;
 use mini_apiserver::scheme::meta::StatusCause;
 use mini_apiserver::scheme::schema::{field, Struct, Type, METADATA_DOC, OBJECT_META};
 use mini_apiserver::scheme::{invalid, ResourceDef, Scheme, Strategy, TableColumn, ALL_VERBS};
@@ -254,7 +255,7 @@ fn requestheader_flags(kubeconfig: &str, cert_dir: &str) -> Result<Vec<String>, 
 fn build_sample_server(
     config: &mini_apiserver::config::Config,
     external: &str,
-) -> GenericAPIServer {
+) -> Box<dyn PrepareRun> {
     let mut server =
         GenericAPIServer::new("sample-apiserver", Arc::new(NotFound), external.to_string());
     let flunders = new_store(config, GROUP, VERSION, "flunders");
@@ -267,7 +268,7 @@ fn build_sample_server(
             resource_handler(config, fischers),
         ],
     });
-    server
+    Box::new(server)
 }
 
 fn main() {

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use common::{parse_response, ClientResponse, TestServer};
 use mini_apiserver::config::Config;
 use mini_apiserver::http::{Handler, Request, Response};
+use mini_apiserver::prepare::PrepareRun;
 use mini_apiserver::run::lifecycle::Outcome;
 use mini_apiserver::server::create_server_chain;
-use mini_apiserver::server::generic::GenericAPIServer;
 use serde_json::json;
 
 /// Answers only once the test lets it: `entered` counts the requests inside, `gate` lets one
@@ -79,11 +79,12 @@ impl Handler for Panics {
 /// request reaches.
 fn start(name: &str, extra: &[&str], slow: &Arc<Slow>) -> TestServer {
     let slow = Arc::clone(slow);
-    let build = move |config: &Config, external: &str| -> GenericAPIServer {
-        let mut server = create_server_chain(config, external);
+    let build = move |config: &Config, external: &str| -> Box<dyn PrepareRun> {
+        let mut aggregator = create_server_chain(config, external);
+        let server = &mut aggregator.generic_api_server;
         server.handle("/slow", Arc::clone(&slow) as Arc<dyn Handler>);
         server.handle("/panic", Arc::new(Panics));
-        server
+        Box::new(aggregator)
     };
     TestServer::start_with_builder(name, extra, &build)
 }

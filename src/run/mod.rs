@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use crate::cmd::options::CompletedOptions;
 use crate::config::build_generic_config;
 use crate::http::conn::ConnLimits;
-use crate::prepare::{prepare_run, PreparedGenericAPIServer};
+use crate::prepare::{PrepareRun, PreparedGenericAPIServer};
 use crate::scheme::Scheme;
 use crate::server::create_server_chain;
 use lifecycle::{control_loop, spawn_heartbeat, Graceful, Outcome};
@@ -199,7 +199,7 @@ fn start_serving(
     let external = SocketAddr::new(client_host(opts), addr.port()).to_string();
     let aggregator = build(&config, &external);
     // Stage 5: PrepareRun.
-    let prepared = prepare_run(aggregator, &config);
+    let prepared = aggregator.prepare_run(&config);
     // Stage 6: Run.
     let (heartbeat_main, heartbeat_worker) = UnixStream::pair().map_err(|e| e.to_string())?;
     let wake_addr = SocketAddr::new(
@@ -307,7 +307,7 @@ pub fn run(opts: &CompletedOptions, scheme: Arc<Scheme>) -> Result<Outcome, Stri
         scheme,
         ConnLimits::default(),
         control,
-        &create_server_chain,
+        &kube_apiserver,
     )?;
     Ok(control_loop(control_read, heartbeat))
 }
@@ -320,13 +320,17 @@ pub fn start(
     scheme: Arc<Scheme>,
     limits: ConnLimits,
 ) -> Result<RunningServer, String> {
-    start_with(opts, scheme, limits, &create_server_chain)
+    start_with(opts, scheme, limits, &kube_apiserver)
 }
 
 /// Builds the server that faces the clients from the config and the external address: the
 /// chain, or (for `examples/sample_apiserver.rs`) one `GenericAPIServer` of its own.
-pub type ServerBuilder =
-    dyn Fn(&crate::config::Config, &str) -> crate::server::generic::GenericAPIServer;
+pub type ServerBuilder = dyn Fn(&crate::config::Config, &str) -> Box<dyn PrepareRun>;
+
+/// kube-apiserver's server chain, as `Run` prepares it: the aggregator in front.
+fn kube_apiserver(config: &crate::config::Config, external: &str) -> Box<dyn PrepareRun> {
+    Box::new(create_server_chain(config, external))
+}
 
 /// [`start`] with another server than kube-apiserver's chain, for an extension API server
 /// built from the same pieces.

@@ -16,8 +16,6 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use std::sync::Mutex;
-
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{new_store, resource_handler};
 use crate::apis::apiregistration::{local_api_service, GROUP};
@@ -42,11 +40,21 @@ fn priority(group: &str) -> i64 {
     }
 }
 
+/// `APIAggregator`: the kube-aggregator's `GenericAPIServer`, and what its own PrepareRun
+/// (`crate::prepare::aggregator`) still has to add around the generic one.
+pub struct APIAggregator {
+    pub generic_api_server: GenericAPIServer,
+    /// Started by the post-start hook PrepareRun registers.
+    pub(crate) available_controller: AvailableConditionController,
+    /// The aggregated `/openapi/v3`, installed by PrepareRun once the generic PrepareRun is done.
+    pub(crate) openapi_v3: openapi::AggregatedOpenAPIV3,
+}
+
 pub fn create_aggregator_server(
     config: &Config,
     delegate: Arc<dyn DelegationTarget>,
     external_address: &str,
-) -> GenericAPIServer {
+) -> APIAggregator {
     let api_services = new_store(config, GROUP, "v1", "apiservices");
     // ANCHOR: proxy_router
     // Between the aggregator and the kube-apiserver: requests for a remote APIService leave
@@ -65,15 +73,13 @@ pub fn create_aggregator_server(
         external_address.to_string(),
     );
     // ANCHOR_END: proxy_router
-    // Found before the local-only `/openapi/v3` that PrepareRun adds: paths are tried in order.
-    server.handle_prefix(
-        "/openapi/v3",
-        Arc::new(openapi::AggregatedOpenAPIV3 {
-            local: crate::prepare::openapi::OpenAPIV3::new(&config.scheme),
-            remote: Arc::clone(&remote),
-            router,
-        }),
-    );
+    // The aggregator serves the OpenAPI of the whole chain itself, after PrepareRun.
+    server.skip_openapi_installation = true;
+    let openapi_v3 = openapi::AggregatedOpenAPIV3 {
+        local: crate::prepare::openapi::OpenAPIV3::new(&config.scheme),
+        remote: Arc::clone(&remote),
+        router,
+    };
     server.install_api_group(APIGroupInfo {
         group: GROUP,
         version: "v1",
@@ -124,21 +130,17 @@ pub fn create_aggregator_server(
             &proxy_client.extension_authentication,
         )
     });
-    let controller = Mutex::new(Some(AvailableConditionController {
-        api_services,
-        services,
-        proxy_client: Arc::clone(&config.proxy_client),
-        state: remote,
-    }));
-    let lifecycle = Arc::clone(&config.lifecycle);
-    server.add_post_start_hook("apiservice-status-remote-available-controller", move || {
-        match controller.lock().expect("controller").take() {
-            Some(c) => available::start(c, Arc::clone(&lifecycle)),
-            None => Ok(()),
-        }
-    });
     // ANCHOR_END: aggregator_hooks
-    server
+    APIAggregator {
+        generic_api_server: server,
+        available_controller: AvailableConditionController {
+            api_services,
+            services,
+            proxy_client: Arc::clone(&config.proxy_client),
+            state: remote,
+        },
+        openapi_v3,
+    }
 }
 
 /// `/apis` (exactly): the groups of every APIService, highest priority first.

@@ -99,6 +99,9 @@ pub struct GenericAPIServer {
     pub delegation_target: Arc<dyn DelegationTarget>,
     /// `host:port` clients should use, for the `/api` document.
     pub external_address: String,
+    /// `SkipOpenAPIInstallation`: PrepareRun leaves `/openapi` to the caller (the aggregator,
+    /// which installs its aggregated documents there after the generic PrepareRun).
+    pub skip_openapi_installation: bool,
 }
 // ANCHOR_END: generic_api_server
 
@@ -117,6 +120,7 @@ impl GenericAPIServer {
             health_checks: Vec::new(),
             delegation_target,
             external_address,
+            skip_openapi_installation: false,
         }
     }
 

@@ -30,11 +30,11 @@ use crate::config::Config;
 use crate::endpoints::handlers::ResourceHandler;
 use crate::registry::store::Store;
 use crate::registry::Rest;
-use generic::{GenericAPIServer, NotFound};
+use generic::NotFound;
 
 // ANCHOR: create_server_chain
 /// `CreateServerChain`: builds the three servers from one config, last delegate first.
-pub fn create_server_chain(config: &Config, external_address: &str) -> GenericAPIServer {
+pub fn create_server_chain(config: &Config, external_address: &str) -> aggregator::APIAggregator {
     // The end of the chain answers 404 for whatever no server claims.
     let not_found = Arc::new(NotFound);
     // apiextensions-apiserver: CustomResourceDefinitions.

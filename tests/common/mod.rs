@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mini_apiserver::cmd::{new_api_server_command, Command};
+use mini_apiserver::config::Config;
 use mini_apiserver::http::conn::ConnLimits;
+use mini_apiserver::prepare::PrepareRun;
 use mini_apiserver::run::{self, RunningServer, ServerBuilder};
 use mini_apiserver::server::create_server_chain;
 use rustls::pki_types::pem::PemObject;
@@ -69,7 +71,10 @@ impl TestServer {
     }
 
     pub fn start_with_limits(name: &str, extra: &[&str], limits: ConnLimits) -> TestServer {
-        TestServer::start_built(name, extra, limits, &create_server_chain)
+        let chain = |config: &Config, external: &str| -> Box<dyn PrepareRun> {
+            Box::new(create_server_chain(config, external))
+        };
+        TestServer::start_built(name, extra, limits, &chain)
     }
 
     /// [`TestServer::start`] with the servers `build` makes: how a test adds a handler of its own
