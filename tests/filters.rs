@@ -159,6 +159,12 @@ fn a_request_past_its_timeout_gets_504_and_its_late_answer_is_discarded() {
         version.text()
     );
 
+    // An answer that comes after its deadline is late even when no tick has passed yet; `0s`
+    // means the server's own limit.
+    let late = s.get("/api/v1/namespaces?timeout=1ns");
+    assert_eq!(late.status, 504, "{}", late.text());
+    assert_eq!(s.get("/api/v1/namespaces?timeout=0s").status, 200);
+
     // A timeout that is not a duration is the client's mistake.
     let bad = s.get("/api/v1/namespaces?timeout=soon");
     assert_eq!(bad.status, 400);

@@ -8,7 +8,8 @@
 //! the context's deadline. Here the rest of the chain runs in a coroutine of its own, and the
 //! request's coroutine waits on a channel for the first of two messages: the handler's answer,
 //! or "time is up" from [`RequestDeadlines::expire`], which the heartbeat (chapter 6) calls at
-//! every tick.
+//! every tick. An answer that comes after the deadline but before the tick is late all the
+//! same, and is thrown away as Go's would be.
 //!
 //! *Why not `Receiver::recv_timeout`?* may runs a timed-out coroutine on its timer thread, not
 //! on the worker: the rest of that request would run beside the worker, and the server would no
@@ -177,18 +178,26 @@ impl Handler for WithTimeoutForNonLongRunningRequests {
             Finished::Served(served) => {
                 let (served, resp) = *served;
                 *req = served;
-                resp
+                if Instant::now() < deadline {
+                    return resp;
+                }
+                self.timed_out(req)
             }
             Finished::Panicked(panic) => resume_unwind(panic),
-            Finished::TimedOut => {
-                self.metrics.record_request_termination(req, 504);
-                Response::bytes(
-                    504,
-                    "text/plain; charset=utf-8",
-                    TIMEOUT_STATUS.as_bytes().to_vec(),
-                )
-            }
+            Finished::TimedOut => self.timed_out(req),
         }
+    }
+}
+
+impl WithTimeoutForNonLongRunningRequests {
+    /// `tw.timeout(err)` and `postTimeoutFn`: the 504, counted as a termination.
+    fn timed_out(&self, req: &Request) -> Response {
+        self.metrics.record_request_termination(req, 504);
+        Response::bytes(
+            504,
+            "text/plain; charset=utf-8",
+            TIMEOUT_STATUS.as_bytes().to_vec(),
+        )
     }
 }
 // ANCHOR_END: with_timeout
