@@ -81,15 +81,6 @@ impl RequestDeadlines {
         }
     }
     // ANCHOR_END: expire
-
-    /// How many requests are waiting on a deadline now.
-    pub fn len(&self) -> usize {
-        self.pending.lock().expect("deadlines").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// `parseTimeout` and the rule of `WithRequestDeadline`: `?timeout=` may shorten the server's
@@ -253,6 +244,6 @@ mod tests {
         deadlines.expire(now);
         assert!(matches!(rx.try_recv(), Ok(Finished::TimedOut)));
         assert!(rx.try_recv().is_err());
-        assert_eq!(deadlines.len(), 1);
+        assert_eq!(deadlines.pending.lock().unwrap().len(), 1);
     }
 }
