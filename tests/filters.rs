@@ -391,3 +391,46 @@ fn with_send_retry_after_new_requests_get_429_during_the_drain() {
     });
     assert_eq!(s.wait(), Outcome::Stopped);
 }
+
+#[test]
+fn a_timeout_that_is_not_a_duration_is_refused_and_audited() {
+    let dir =
+        std::env::temp_dir().join(format!("mini-apiserver-bad-timeout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata"}]}"#,
+    )
+    .unwrap();
+    let log = dir.join("audit.log");
+    let _ = std::fs::remove_file(&log);
+    let slow = Arc::new(Slow::default());
+    let s = start(
+        "bad-timeout",
+        &[
+            &format!("--audit-policy-file={}", policy.display()),
+            &format!("--audit-log-path={}", log.display()),
+        ],
+        &slow,
+    );
+    let bad = s.get("/api/v1/namespaces?timeout=5");
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        bad.json()["message"],
+        "invalid timeout specified in the request URL - time: missing unit in duration \"5\""
+    );
+    let id = bad.header("audit-id").unwrap().to_string();
+    assert_eq!(s.stop(), Outcome::Stopped);
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["auditID"] == id.as_str())
+        .collect();
+    // One event, as for a refused authentication: authentication has not run, so no user.
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["stage"], "ResponseStarted");
+    assert_eq!(events[0]["responseStatus"]["code"], 400);
+    assert_eq!(events[0]["verb"], "list");
+}

@@ -43,6 +43,7 @@ pub fn build_insecure_handler_chain(
     let h: Arc<dyn Handler> = Arc::new(WithInsecureSuperuser { next: servers });
     let h = Arc::new(WithTimeoutForNonLongRunningRequests {
         request_timeout: config.request_timeout,
+        audit: config.audit.clone(),
         deadlines: Arc::clone(&config.request_deadlines),
         metrics: Arc::clone(&config.metrics),
         next: h,

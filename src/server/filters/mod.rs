@@ -107,6 +107,7 @@ pub fn build_handler_chain(
     // deadline either; inside the wait group, so that a request that timed out stops counting.
     let h = Arc::new(timeout::WithTimeoutForNonLongRunningRequests {
         request_timeout: config.request_timeout,
+        audit: config.audit.clone(),
         deadlines: Arc::clone(&config.request_deadlines),
         metrics: Arc::clone(&config.metrics),
         next: h,

@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::audit::WithFailedAuthenticationAudit;
+use crate::audit::AuditConfig;
 use crate::cmd::flags::parse_duration;
 use crate::endpoints::metrics::Metrics;
 use crate::http::{Handler, Request, Response};
@@ -120,9 +122,20 @@ fn head_of(req: &Request) -> Request {
     }
 }
 
+/// `failedErrorHandler`: the answer to a `?timeout=` that is not a duration.
+struct FailedErrorHandler(StatusError);
+
+impl Handler for FailedErrorHandler {
+    fn serve(&self, _req: &mut Request) -> Response {
+        self.0.to_response()
+    }
+}
+
 pub struct WithTimeoutForNonLongRunningRequests {
     /// `--request-timeout`.
     pub request_timeout: Duration,
+    /// The refusal of a bad `?timeout=` is audited here: `WithAudit`, further in, never sees it.
+    pub audit: Option<AuditConfig>,
     pub deadlines: Arc<RequestDeadlines>,
     /// Where a 504 is counted (`RecordRequestTermination`).
     pub metrics: Arc<Metrics>,
@@ -139,7 +152,17 @@ impl Handler for WithTimeoutForNonLongRunningRequests {
             Ok(t) => t,
             Err(e) => {
                 log::error!("Error - {}: {:?}", e.0.message, req.path);
-                return e.to_response();
+                let failed = Arc::new(FailedErrorHandler(e));
+                return match &self.audit {
+                    // Go's `withFailedRequestAudit` writes the same one ResponseStarted event,
+                    // without a user, that a refused authentication gets.
+                    Some(audit) => WithFailedAuthenticationAudit {
+                        audit: audit.clone(),
+                        failed,
+                    }
+                    .serve(req),
+                    None => failed.serve(req),
+                };
             }
         };
         let deadline = Instant::now() + timeout;
