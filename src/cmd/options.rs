@@ -178,7 +178,8 @@ impl ServerRunOptions {
                 shutdown_send_retry_after: false,
             },
             etcd: EtcdOptions {
-                storage_backend: "embedded".into(),
+                // Chosen in `complete`: etcd3 if `--etcd-servers` names any, else embedded.
+                storage_backend: String::new(),
                 etcd_servers: Vec::new(),
                 etcd_prefix: "/registry".into(),
                 watch_cache_size: 100,
@@ -268,6 +269,15 @@ impl ServerRunOptions {
                 o.generic.external_hostname = ip.to_string();
             }
         }
+        // kube's one backend is etcd3; here `--etcd-servers` is what asks for it.
+        if o.etcd.storage_backend.is_empty() {
+            let chosen = if o.etcd.etcd_servers.is_empty() {
+                "embedded"
+            } else {
+                "etcd3"
+            };
+            o.etcd.storage_backend = chosen.into();
+        }
         // `getServiceIPAndRanges`: no range given is the default range.
         if o.extra.service_cluster_ip_range.is_empty() {
             o.extra.service_cluster_ip_range = DEFAULT_SERVICE_IP_CIDR.into();
@@ -292,6 +302,14 @@ impl CompletedOptions {
         }
         if e.storage_backend == "etcd3" && e.etcd_servers.is_empty() {
             errs.push("--etcd-servers must be specified when --storage-backend is etcd3".into());
+        }
+        if e.storage_backend == "embedded" && !e.etcd_servers.is_empty() {
+            errs.push("--etcd-servers cannot be used with --storage-backend=embedded".into());
+        }
+        for server in &e.etcd_servers {
+            if let Err(why) = crate::storage::etcd::parse_server(server) {
+                errs.push(format!("--etcd-servers: {why}"));
+            }
         }
         if !e.etcd_prefix.starts_with('/') {
             errs.push(format!(
@@ -403,7 +421,7 @@ impl GenericServerRunOptions {
 impl EtcdOptions {
     fn add_flags(&self, fss: &mut NamedFlagSets) {
         let fs = fss.flag_set("etcd");
-        fs.add("storage-backend", "string", &self.storage_backend, "The storage backend for persistence. Options: 'embedded' (in memory, the default), 'etcd3'.", |o, v| {
+        fs.add("storage-backend", "string", &self.storage_backend, "The storage backend for persistence. Options: 'etcd3' (the default when --etcd-servers is given), 'embedded' (in memory, the default otherwise).", |o, v| {
             o.etcd.storage_backend = v.into();
             Ok(())
         });
@@ -411,7 +429,7 @@ impl EtcdOptions {
             "etcd-servers",
             "strings",
             "[]",
-            "List of etcd servers to connect with (scheme://ip:port), comma separated.",
+            "List of etcd servers to connect with (http://ip:port), comma separated. The first that answers at start is used; a request moves down the list when its server cannot be reached.",
             |o, v| {
                 push_list(&mut o.etcd.etcd_servers, v);
                 Ok(())

@@ -23,6 +23,7 @@ use crate::registry::service::portallocator::PortRange;
 use crate::scheme::Scheme;
 use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::embedded::EmbeddedStore;
+use crate::storage::etcd::EtcdStore;
 use crate::storage::Storage;
 use admission::AdmissionChain;
 use authentication::requestheader::RequestHeaderConfig;
@@ -117,9 +118,13 @@ pub fn build_generic_config(
     admin_token: &str,
     secure_port: u16,
 ) -> Result<Config, String> {
-    // 1. Storage: the embedded store (the etcd backend comes with its own issue).
+    // 1. Storage: the embedded store, or etcd when `--etcd-servers` names one.
     let storage: Arc<dyn Storage> = match opts.etcd.storage_backend.as_str() {
         "embedded" => Arc::new(EmbeddedStore::new(opts.etcd.watch_cache_size)),
+        "etcd3" => Arc::new(EtcdStore::new(
+            &opts.etcd.etcd_servers,
+            &opts.etcd.etcd_prefix,
+        )?),
         other => {
             return Err(format!(
                 "--storage-backend {other:?} is not available in this build yet"

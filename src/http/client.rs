@@ -1,5 +1,7 @@
-//! A small blocking HTTP/1.1 client over rustls, for the one place this server is itself a
-//! client: the kube-aggregator proxying to an extension API server (book chapter 4).
+//! A small blocking HTTP/1.1 client, for the places this server is itself a client: the
+//! kube-aggregator proxying to an extension API server over rustls (book chapter 4), and the etcd
+//! backend speaking plain HTTP to etcd's JSON gateway (chapter 3), which uses [`connect`] and
+//! [`exchange`] directly so that it can set its own timeouts and end a watch from outside.
 //!
 //! It runs inside a request's coroutine, so it uses may's `TcpStream`: a read that would block
 //! parks the coroutine and lets the worker serve other connections, where a std socket would
@@ -25,7 +27,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(90);
 /// An answer's head is a few hundred bytes; this bounds what a broken backend can make us hold.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-type TlsStream = StreamOwned<ClientConnection, may::net::TcpStream>;
+/// What an answer is read from: a TLS stream, or a plain TCP one.
+type Stream = Box<dyn Read + Send>;
 
 /// How to trust the server and who we are to it: `rest.TLSClientConfig`.
 pub struct TlsClientConfig {
@@ -154,7 +157,7 @@ enum Framing {
 /// The body of an answer, read as it arrives. Each chunk of a chunked answer comes out as one
 /// piece, so a proxied watch passes through event by event.
 pub struct ResponseBody {
-    reader: BufReader<TlsStream>,
+    reader: BufReader<Stream>,
     framing: Framing,
     done: bool,
     /// Why the body ended early, for callers that must tell a cut answer from a whole one.
@@ -244,6 +247,17 @@ pub fn send(
     tls: Arc<ClientConfig>,
     req: &ClientRequest,
 ) -> Result<ClientResponse, String> {
+    let tcp = connect(host, port, CONNECT_TIMEOUT)?;
+    tcp.set_read_timeout(Some(READ_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+    let conn = ClientConnection::new(tls, name).map_err(|e| e.to_string())?;
+    exchange(StreamOwned::new(conn, tcp), host, port, req)
+}
+
+/// A TCP connection to the first address of `host:port` that accepts one, with Go's
+/// `dial tcp` wording in the error.
+pub fn connect(host: &str, port: u16, timeout: Duration) -> Result<may::net::TcpStream, String> {
     // A name resolves through the system resolver; for `localhost` and other /etc/hosts names
     // that is a file read, not a network wait, so the worker is not held up.
     let addrs: Vec<SocketAddr> = (host, port)
@@ -251,24 +265,26 @@ pub fn send(
         .map_err(|e| format!("dial tcp: lookup {host}: {e}"))?
         .collect();
     let mut last = format!("dial tcp: lookup {host}: no addresses");
-    let mut tcp = None;
     for addr in &addrs {
-        match may::net::TcpStream::connect_timeout(addr, CONNECT_TIMEOUT) {
+        match may::net::TcpStream::connect_timeout(addr, timeout) {
             Ok(s) => {
-                tcp = Some(s);
-                break;
+                let _ = s.set_nodelay(true);
+                return Ok(s);
             }
             Err(e) => last = format!("dial tcp {addr}: connect: {e}"),
         }
     }
-    let tcp = tcp.ok_or(last)?;
-    tcp.set_read_timeout(Some(READ_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    let _ = tcp.set_nodelay(true);
-    let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-    let conn = ClientConnection::new(tls, name).map_err(|e| e.to_string())?;
-    let mut stream = StreamOwned::new(conn, tcp);
+    Err(last)
+}
 
+/// Writes `req` on `stream` (`Connection: close`: one request per connection) and reads the
+/// answer's head; the body is left on the wire for the caller to read as it arrives.
+pub fn exchange<S: Read + Write + Send + 'static>(
+    mut stream: S,
+    host: &str,
+    port: u16,
+    req: &ClientRequest,
+) -> Result<ClientResponse, String> {
     let mut head = format!(
         "{} {} HTTP/1.1\r\nHost: {host}:{port}\r\n",
         req.method, req.target
@@ -286,7 +302,7 @@ pub fn send(
         .and_then(|()| stream.flush())
         .map_err(|e| e.to_string())?;
 
-    let mut reader = BufReader::new(stream);
+    let mut reader = BufReader::new(Box::new(stream) as Stream);
     let mut raw = Vec::new();
     loop {
         let n = reader

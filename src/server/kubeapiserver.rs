@@ -108,8 +108,7 @@ pub fn create_kube_apiserver(
     install_authorization(config, &mut server);
     let storage = Arc::clone(&config.storage);
     server.add_health_check("etcd", move || {
-        storage.current_revision();
-        Ok(())
+        storage.check_health().map_err(|e| e.to_string())
     });
     // ANCHOR: system_namespaces
     server.add_post_start_hook("start-system-namespaces-controller", move || {
@@ -240,24 +239,30 @@ fn create_or_update_kubernetes_service(
         },
     });
     let fail = |e| format!("creating the kubernetes service: {e}");
-    match services.create("default", svc, &opts, &admin_user()) {
-        Ok(_) => {
-            log::info!("created the kubernetes service");
-            Ok(())
-        }
-        // It was stored by an earlier run (`--data-dir`): only its ports follow this one's.
-        Err(e) if e.code() == 409 => {
-            let mut existing = services.get("default", "kubernetes").map_err(fail)?;
-            if existing["spec"]["ports"] == ports {
+    // Go asks first: a Service stored by an earlier run, or by another server on the same etcd,
+    // already holds the address, so a create would fail allocating it before it found the name.
+    // Only its ports follow this run's.
+    let existing = match services.get("default", "kubernetes") {
+        Ok(existing) => existing,
+        Err(e) if e.code() == 404 => match services.create("default", svc, &opts, &admin_user()) {
+            Ok(_) => {
+                log::info!("created the kubernetes service");
                 return Ok(());
             }
-            existing["spec"]["ports"] = ports;
-            services
-                .update("default", "kubernetes", existing, &opts, &admin_user())
-                .map(|_| ())
-                .map_err(fail)
-        }
-        Err(e) => Err(fail(e)),
+            // Another server created it in between.
+            Err(e) if e.code() == 409 => services.get("default", "kubernetes").map_err(fail)?,
+            Err(e) => return Err(fail(e)),
+        },
+        Err(e) => return Err(fail(e)),
+    };
+    if existing["spec"]["ports"] == ports {
+        return Ok(());
     }
+    let mut updated = existing;
+    updated["spec"]["ports"] = ports;
+    services
+        .update("default", "kubernetes", updated, &opts, &admin_user())
+        .map(|_| ())
+        .map_err(fail)
 }
 // ANCHOR_END: kubernetes_service

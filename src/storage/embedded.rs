@@ -234,104 +234,28 @@ impl Storage for EmbeddedStore {
             .watchers
             .retain(|(_, tx)| tx.send(WatchMessage::Progress(revision)));
     }
+
+    /// In memory, the store is up whenever the process is.
+    fn check_health(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::conformance;
 
-    fn event(m: Option<WatchMessage>) -> (EventType, String, Revision) {
-        match m {
-            Some(WatchMessage::Event(e)) => (e.kind, e.kv.key, e.kv.mod_revision),
-            other => panic!("expected an event, got {other:?}"),
-        }
+    #[test]
+    fn passes_the_storage_conformance_checks() {
+        conformance::check_all(&EmbeddedStore::new(100), "/");
     }
 
     #[test]
-    fn a_list_at_an_old_revision_undoes_what_came_after() {
+    fn the_first_write_is_revision_2_as_in_a_fresh_etcd() {
         let s = EmbeddedStore::new(10);
-        let text = |kvs: Vec<KeyValue>| -> Vec<(String, String, Revision)> {
-            let value = |kv: &KeyValue| String::from_utf8(kv.value.to_vec()).unwrap();
-            kvs.iter()
-                .map(|kv| (kv.key.clone(), value(kv), kv.mod_revision))
-                .collect()
-        };
-        let a = s.create("/cm/a", b"a1".to_vec()).unwrap().mod_revision;
-        let b = s.create("/cm/b", b"b1".to_vec()).unwrap().mod_revision;
-        let a2 = s.update("/cm/a", b"a2".to_vec(), a).unwrap().mod_revision;
-        let deleted = s.delete("/cm/b", None).unwrap().mod_revision;
-        s.create("/cm/c", b"c1".to_vec()).unwrap();
-        let last = s.create("/other/x", b"x".to_vec()).unwrap().mod_revision;
-        let at = |rev| text(s.list_at("/cm/", rev).unwrap());
-        let kv = |k: &str, v: &str, r| (k.to_string(), v.to_string(), r);
-        assert_eq!(at(b), [kv("/cm/a", "a1", a), kv("/cm/b", "b1", b)]);
-        assert_eq!(at(a2), [kv("/cm/a", "a2", a2), kv("/cm/b", "b1", b)]);
-        assert_eq!(at(deleted), [kv("/cm/a", "a2", a2)]);
-        assert_eq!(at(last), text(s.list("/cm/").unwrap().0));
-        assert_eq!(
-            s.list_at("/cm/", last + 1),
-            Err(StorageError::FutureRevision {
-                requested: last + 1,
-                current: last
-            })
-        );
-        s.compact(a2);
-        assert!(matches!(
-            s.list_at("/cm/", b),
-            Err(StorageError::Compacted { .. })
-        ));
-        assert_eq!(at(a2), [kv("/cm/a", "a2", a2), kv("/cm/b", "b1", b)]);
-    }
-
-    #[test]
-    fn revisions_and_compare_and_swap() {
-        let s = EmbeddedStore::new(100);
-        let a = s.create("/a", b"1".to_vec()).unwrap();
-        assert_eq!((a.create_revision, a.mod_revision), (2, 2));
-        assert_eq!(
-            s.create("/a", b"x".to_vec()),
-            Err(StorageError::AlreadyExists)
-        );
-        let a2 = s.update("/a", b"2".to_vec(), 2).unwrap();
-        assert_eq!((a2.create_revision, a2.mod_revision), (2, 3));
-        assert!(matches!(
-            s.update("/a", b"3".to_vec(), 2),
-            Err(StorageError::Conflict { .. })
-        ));
-        assert!(matches!(
-            s.delete("/a", Some(2)),
-            Err(StorageError::Conflict { .. })
-        ));
-        assert_eq!(s.get("/a").unwrap().unwrap().value.as_slice(), b"2");
-        assert_eq!(s.delete("/a", None).unwrap().mod_revision, 4);
-        assert_eq!(s.get("/a").unwrap(), None);
-        assert_eq!(s.current_revision(), 4);
-    }
-
-    #[test]
-    fn list_is_by_prefix_in_key_order() {
-        let s = EmbeddedStore::new(100);
-        for k in ["/cm/b/x", "/cm/a/y", "/ns/a", "/cm/a/x"] {
-            s.create(k, vec![]).unwrap();
-        }
-        let (items, rev) = s.list("/cm/a/").unwrap();
-        let keys: Vec<_> = items.iter().map(|kv| kv.key.as_str()).collect();
-        assert_eq!(keys, ["/cm/a/x", "/cm/a/y"]);
-        assert_eq!(rev, 5);
-    }
-
-    #[test]
-    fn watch_replays_history_then_goes_live() {
-        let s = EmbeddedStore::new(100);
-        s.create("/cm/a", vec![]).unwrap(); // rev 2
-        s.create("/ns/x", vec![]).unwrap(); // rev 3
-        s.update("/cm/a", vec![1], 2).unwrap(); // rev 4
-        let w = s.watch("/cm/", 2).unwrap();
-        assert_eq!(event(w.next()), (EventType::Modified, "/cm/a".into(), 4));
-        s.delete("/cm/a", None).unwrap();
-        assert_eq!(event(w.next()), (EventType::Deleted, "/cm/a".into(), 5));
-        s.notify_progress();
-        assert_eq!(w.next(), Some(WatchMessage::Progress(5)));
+        assert_eq!(s.current_revision(), 1);
+        assert_eq!(s.create("/a", vec![]).unwrap().mod_revision, 2);
     }
 
     #[test]
@@ -348,12 +272,15 @@ mod tests {
             })
         ));
         assert!(s.watch("/", 4).is_ok());
-        s.compact(6);
-        assert!(matches!(
-            s.watch("/", 5),
-            Err(StorageError::Compacted { .. })
-        ));
-        assert!(s.watch("/", 6).is_ok());
+    }
+
+    #[test]
+    fn progress_is_the_newest_revision_of_the_whole_store() {
+        let s = EmbeddedStore::new(10);
+        let w = s.watch("/cm/", 1).unwrap();
+        let rev = s.create("/other", vec![]).unwrap().mod_revision;
+        s.notify_progress();
+        assert_eq!(w.next(), Some(WatchMessage::Progress(rev)));
     }
 
     #[test]

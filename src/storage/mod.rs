@@ -8,8 +8,12 @@
 //! compacted away; progress notifications tell a quiet watcher how far the store has got.
 //!
 //! - [`embedded`]: the default, in memory, needing nothing installed.
+//! - [`etcd`]: a real etcd (`--etcd-servers`), through its v3 JSON gateway.
+//! - [`conformance`]: the behaviour both must have, as checks that both pass.
 
+pub mod conformance;
 pub mod embedded;
+pub mod etcd;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -131,6 +135,8 @@ pub trait Storage: Send + Sync {
     fn compact(&self, revision: Revision);
     /// Sends every watcher a `Progress` message with the current revision.
     fn notify_progress(&self);
+    /// The `etcd` health check (`storagefactory.CreateHealthCheck`): can the store serve a read?
+    fn check_health(&self) -> Result<(), StorageError>;
 }
 // ANCHOR_END: storage_interface
 
@@ -140,9 +146,26 @@ pub struct Watcher {
     /// Messages sent but not yet received, shared with the sender, which gives up on a watcher
     /// that falls too far behind instead of buffering without bound.
     pending: Arc<AtomicUsize>,
+    /// Run when the watcher is dropped: a backend whose watch holds a connection of its own
+    /// (etcd) closes it at once, instead of at the next event it fails to deliver.
+    on_drop: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        if let Some(stop) = self.on_drop.take() {
+            stop();
+        }
+    }
 }
 
 impl Watcher {
+    /// This watcher, with `stop` to run when it is dropped.
+    pub fn on_drop(mut self, stop: impl FnOnce() + Send + 'static) -> Watcher {
+        self.on_drop = Some(Box::new(stop));
+        self
+    }
+
     /// The next message, blocking this coroutine; `None` when the store ended the watch (the
     /// watcher fell behind, or the store is going away): the client then watches again.
     pub fn next(&self) -> Option<WatchMessage> {
@@ -182,6 +205,10 @@ pub fn watch_channel() -> (WatchSender, Watcher) {
             tx,
             pending: Arc::clone(&pending),
         },
-        Watcher { rx, pending },
+        Watcher {
+            rx,
+            pending,
+            on_drop: None,
+        },
     )
 }
