@@ -254,7 +254,18 @@ fn while_etcd_is_away_requests_get_503_and_the_etcd_checks_fail() {
     let mut etcd = Etcd::start("away");
     let s = on_etcd("etcd-away", &etcd);
     assert_eq!(s.get("/readyz/etcd").status, 200);
-    etcd.kill();
+    // An open watch holds a connection to etcd: it ends when etcd goes, long before its timeout.
+    let watch_ended = std::thread::scope(|scope| {
+        let watch = scope.spawn(|| {
+            let began = Instant::now();
+            s.get(&format!("{CONFIGMAPS}?watch=true&timeoutSeconds=60"));
+            began.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        etcd.kill();
+        watch.join().unwrap()
+    });
+    assert!(watch_ended < Duration::from_secs(10), "{watch_ended:?}");
 
     let got = s.get(CONFIGMAPS);
     assert_eq!(got.status, 503, "{}", got.text());
@@ -264,7 +275,15 @@ fn while_etcd_is_away_requests_get_503_and_the_etcd_checks_fail() {
     assert_eq!(created.status, 500, "{}", created.text());
     assert_eq!(created.json()["reason"], "InternalError");
     for check in ["/readyz/etcd", "/livez/etcd"] {
-        assert_eq!(s.get(check).status, 500, "{check}");
+        let failed = s.get(check);
+        assert_eq!(failed.status, 500, "{check}");
+        assert!(
+            failed
+                .text()
+                .contains("error getting data from etcd: dial tcp"),
+            "{}",
+            failed.text()
+        );
     }
     let readyz = s.get("/readyz?verbose");
     assert_eq!(readyz.status, 500);

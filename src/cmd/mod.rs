@@ -119,6 +119,26 @@ mod tests {
     }
 
     #[test]
+    fn etcd_servers_choose_the_etcd_backend() {
+        assert_eq!(opts(&[]).etcd.storage_backend, "embedded");
+        let o = opts(&["--etcd-servers=http://127.0.0.1:2379"]);
+        assert_eq!(o.etcd.storage_backend, "etcd3");
+        let err = run(&[
+            "--storage-backend=embedded",
+            "--etcd-servers=http://a:1,https://b:2",
+        ])
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.0,
+            [
+                "--etcd-servers cannot be used with --storage-backend=embedded",
+                "--etcd-servers: \"https://b:2\": https is not supported by this build; give etcd an http:// client URL",
+            ]
+        );
+    }
+
+    #[test]
     fn bad_input_names_the_flag() {
         let err = run(&["--secure-port=abc", "--nope"]).err().unwrap();
         assert!(

@@ -207,6 +207,10 @@ impl EtcdStore {
 
     /// One unary call: its answer, or etcd's error.
     fn call_with(&self, path: &str, body: Value, timeout: Duration) -> Result<Value, CallError> {
+        in_coroutine(|| self.call_here(path, body, timeout))
+    }
+
+    fn call_here(&self, path: &str, body: Value, timeout: Duration) -> Result<Value, CallError> {
         let (mut stream, status, _) = self.open(path, &body, Some(timeout))?;
         let mut bytes = Vec::new();
         while let Some(chunk) = stream.next_chunk() {
@@ -253,6 +257,10 @@ impl EtcdStore {
     /// The revision etcd has compacted up to, once a request for `requested` has been refused
     /// for it: the range error does not say, but a watch from there is canceled with it.
     fn compacted_since(&self, requested: Revision) -> Revision {
+        in_coroutine(|| self.compacted_since_here(requested))
+    }
+
+    fn compacted_since_here(&self, requested: Revision) -> Revision {
         let body = json!({"create_request": {
             "key": b64(self.health_key.as_bytes()),
             "start_revision": requested.max(1).to_string(),
@@ -429,13 +437,17 @@ impl Storage for EtcdStore {
         }});
         // No read timeout: a quiet watch is silent until etcd's progress notification, minutes
         // apart. It ends when its watcher is dropped, which shuts the socket down.
-        let (stream, status, handle) = self.open("/v3/watch", &body, None)?;
-        let mut lines = JsonLines::new(stream);
-        match lines.next() {
-            Some(created) if status == 200 && created["result"]["created"] == true => {}
-            Some(answer) => return Err(CallError::Grpc(grpc_message(&answer)).into()),
-            None => return Err(CallError::Unreachable(lines.why_ended()).into()),
-        }
+        let (lines, handle) = in_coroutine(|| {
+            let (stream, status, handle) = self.open("/v3/watch", &body, None)?;
+            let mut lines = JsonLines::new(stream);
+            match lines.next() {
+                Some(created) if status == 200 && created["result"]["created"] == true => {
+                    Ok((lines, handle))
+                }
+                Some(answer) => Err(CallError::Grpc(grpc_message(&answer))),
+                None => Err(CallError::Unreachable(lines.why_ended())),
+            }
+        })?;
         let (tx, watcher) = watch_channel();
         let feed = Arc::new(WatchFeed {
             state: Mutex::new(Some((tx, after))),
@@ -580,6 +592,19 @@ impl JsonLines {
             .clone()
             .unwrap_or_else(|| "etcd ended the watch before creating it".into())
     }
+}
+
+/// Runs `f` in a coroutine and waits for it there. A may socket used from a plain thread (the main
+/// thread while the server starts, a test) puts its timeouts in the worker's timer list while the
+/// worker itself uses that list, which corrupts it; inside a coroutine only the worker touches it.
+fn in_coroutine<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if may::coroutine::is_coroutine() {
+        return f();
+    }
+    may::coroutine::scope(|scope| {
+        // SAFETY: the scope joins the coroutine before it returns, so what `f` borrows outlives it.
+        unsafe { scope.spawn(f) }.join()
+    })
 }
 
 fn b64(bytes: &[u8]) -> String {
