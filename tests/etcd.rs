@@ -299,3 +299,22 @@ fn while_etcd_is_away_requests_get_503_and_the_etcd_checks_fail() {
     assert_eq!(s.get(CONFIGMAPS).status, 200);
     assert!(!s.names(CONFIGMAPS).contains(&"lost".to_string()));
 }
+
+#[test]
+fn the_compactor_compacts_to_the_revision_of_the_turn_before() {
+    let etcd = Etcd::start("compactor");
+    let store = std::sync::Arc::new(EtcdStore::new(&[etcd.url()], "/registry").unwrap());
+    let written = store.create("/registry/x/a", vec![]).unwrap().mod_revision;
+    store.start_compactor(Duration::from_millis(300));
+    // The first turn records a revision after `written`; the second compacts to it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.compacted_revision() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(store.compacted_revision() > written);
+    assert!(matches!(
+        store.list_at("/registry/x/", written),
+        Err(mini_apiserver::storage::StorageError::Compacted { .. })
+    ));
+    assert_eq!(store.list("/registry/x/").unwrap().0.len(), 1);
+}

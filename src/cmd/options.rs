@@ -41,6 +41,8 @@ pub struct EtcdOptions {
     pub etcd_prefix: String,
     /// How many events of history the embedded store keeps for watches from the past.
     pub watch_cache_size: usize,
+    /// How often the etcd backend compacts etcd's history; zero never.
+    pub compaction_interval: Duration,
 }
 
 pub struct SecureServingOptions {
@@ -183,6 +185,7 @@ impl ServerRunOptions {
                 etcd_servers: Vec::new(),
                 etcd_prefix: "/registry".into(),
                 watch_cache_size: 100,
+                compaction_interval: Duration::from_secs(300),
             },
             secure_serving: SecureServingOptions {
                 bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -445,6 +448,10 @@ impl EtcdOptions {
                 Ok(())
             },
         );
+        fs.add("etcd-compaction-interval", "duration", format_duration(self.compaction_interval), "How often to compact etcd's history to the revision of the interval before. If 0, this server never compacts etcd.", |o, v| {
+            o.etcd.compaction_interval = parse_duration(v)?;
+            Ok(())
+        });
         fs.add("default-watch-cache-size", "int", self.watch_cache_size, "How many events the embedded store keeps so that a watch can start from an older resourceVersion.", |o, v| {
             o.etcd.watch_cache_size = parse_int(v)?;
             Ok(())

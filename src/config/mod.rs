@@ -121,10 +121,16 @@ pub fn build_generic_config(
     // 1. Storage: the embedded store, or etcd when `--etcd-servers` names one.
     let storage: Arc<dyn Storage> = match opts.etcd.storage_backend.as_str() {
         "embedded" => Arc::new(EmbeddedStore::new(opts.etcd.watch_cache_size)),
-        "etcd3" => Arc::new(EtcdStore::new(
-            &opts.etcd.etcd_servers,
-            &opts.etcd.etcd_prefix,
-        )?),
+        "etcd3" => {
+            let etcd = Arc::new(EtcdStore::new(
+                &opts.etcd.etcd_servers,
+                &opts.etcd.etcd_prefix,
+            )?);
+            if !opts.etcd.compaction_interval.is_zero() {
+                etcd.start_compactor(opts.etcd.compaction_interval);
+            }
+            etcd
+        }
         other => {
             return Err(format!(
                 "--storage-backend {other:?} is not available in this build yet"

@@ -47,6 +47,10 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// An answer larger than this is refused rather than held in memory.
 const MAX_ANSWER_BYTES: usize = 512 * 1024 * 1024;
 
+/// kube's `compactRevKey`, outside every prefix: its version counts the compactions made by all
+/// the servers sharing an etcd.
+const COMPACT_REV_KEY: &str = "compact_rev_key";
+
 /// etcd's own error texts (`mvcc.ErrCompacted`, `mvcc.ErrFutureRev`), which the gateway passes on
 /// with gRPC code 11 (OutOfRange).
 const ERR_COMPACTED: &str = "required revision has been compacted";
@@ -156,6 +160,54 @@ impl EtcdStore {
         log::info!("storage: etcd at http://{}:{}", chosen.host, chosen.port);
         Ok(store)
     }
+
+    // ANCHOR: etcd_compactor
+    /// kube's compactor (`etcd3.StartCompactor`, `--etcd-compaction-interval`): every `interval`,
+    /// compact to the revision seen one interval before, so that a watch or a continue token has
+    /// at least that long before it goes stale. Servers that share an etcd take turns: each turn
+    /// is a txn on `compact_rev_key`'s version, and only the server whose txn moved it compacts.
+    pub fn start_compactor(self: &Arc<Self>, interval: Duration) {
+        // Weak: the compactor ends with the store, at its next turn.
+        let store = Arc::downgrade(self);
+        may::go!(move || {
+            let (mut version, mut revision) = (0, 0);
+            loop {
+                may::coroutine::sleep(interval);
+                let Some(store) = store.upgrade() else {
+                    return;
+                };
+                match store.compact_turn(version, revision) {
+                    Ok(next) => (version, revision) = next,
+                    Err(e) => log::warn!("storage: etcd compaction: {e}"),
+                }
+            }
+        });
+    }
+
+    /// One turn: the new count of compactions, and the revision the next turn compacts to.
+    fn compact_turn(&self, version: u64, revision: Revision) -> Result<(u64, Revision), CallError> {
+        let k = b64(COMPACT_REV_KEY.as_bytes());
+        let answer = self.call(
+            "/v3/kv/txn",
+            json!({
+                "compare": [{"key": k, "target": "VERSION", "result": "EQUAL", "version": version.to_string()}],
+                "success": [{"request_put": {"key": k, "value": b64(revision.to_string().as_bytes())}}],
+                "failure": [{"request_range": {"key": k}}],
+            }),
+        )?;
+        let now = number(&answer["header"]["revision"]);
+        if answer["succeeded"] != true {
+            // Another server took this turn: count from where it left the key.
+            let theirs = number(&answer["responses"][0]["response_range"]["kvs"][0]["version"]);
+            return Ok((theirs, now));
+        }
+        // The first turn only records where the next one will compact to.
+        if revision > 0 {
+            self.compact(revision);
+        }
+        Ok((version + 1, now))
+    }
+    // ANCHOR_END: etcd_compactor
 
     /// A connection to the preferred endpoint, or the next one down the list that takes it.
     fn connect(&self) -> Result<(may::net::TcpStream, &Endpoint), CallError> {
