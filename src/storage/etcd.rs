@@ -234,17 +234,23 @@ impl EtcdStore {
         Err(CallError::Unreachable(last))
     }
 
-    /// Sends `body` to `path` and returns the answer's head and body stream.
+    /// Sends `body` to `path` and returns the answer's status and body stream. `stoppable` also
+    /// returns a second handle on the socket, whose shutdown ends a read blocked on the first.
     fn open(
         &self,
         path: &str,
         body: &Value,
         timeout: Option<Duration>,
-    ) -> Result<(ResponseBody, u16, may::net::TcpStream), CallError> {
+        stoppable: bool,
+    ) -> Result<(ResponseBody, u16, Option<may::net::TcpStream>), CallError> {
         let (tcp, ep) = self.connect()?;
         let unreachable = |e: std::io::Error| CallError::Unreachable(e.to_string());
         tcp.set_read_timeout(timeout).map_err(unreachable)?;
-        let handle = tcp.try_clone().map_err(unreachable)?;
+        let handle = if stoppable {
+            Some(tcp.try_clone().map_err(unreachable)?)
+        } else {
+            None
+        };
         let body = body.to_string();
         let req = ClientRequest {
             method: "POST",
@@ -263,7 +269,7 @@ impl EtcdStore {
     }
 
     fn call_here(&self, path: &str, body: Value, timeout: Duration) -> Result<Value, CallError> {
-        let (mut stream, status, _) = self.open(path, &body, Some(timeout))?;
+        let (mut stream, status, _) = self.open(path, &body, Some(timeout), false)?;
         let mut bytes = Vec::new();
         while let Some(chunk) = stream.next_chunk() {
             bytes.extend_from_slice(&chunk);
@@ -317,7 +323,7 @@ impl EtcdStore {
             "key": b64(self.health_key.as_bytes()),
             "start_revision": requested.max(1).to_string(),
         }});
-        if let Ok((stream, 200, handle)) = self.open("/v3/watch", &body, Some(HEALTH_TIMEOUT)) {
+        if let Ok((stream, 200, _)) = self.open("/v3/watch", &body, Some(HEALTH_TIMEOUT), false) {
             let mut lines = JsonLines::new(stream);
             // The answer to the create, then the cancellation.
             for _ in 0..2 {
@@ -328,7 +334,6 @@ impl EtcdStore {
                     break;
                 }
             }
-            let _ = handle.shutdown(std::net::Shutdown::Both);
         }
         // The refusal itself proves this much.
         self.compacted.load(Ordering::Relaxed).max(requested + 1)
@@ -490,7 +495,7 @@ impl Storage for EtcdStore {
         // No read timeout: a quiet watch is silent until etcd's progress notification, minutes
         // apart. It ends when its watcher is dropped, which shuts the socket down.
         let (lines, handle) = in_coroutine(|| {
-            let (stream, status, handle) = self.open("/v3/watch", &body, None)?;
+            let (stream, status, handle) = self.open("/v3/watch", &body, None, true)?;
             let mut lines = JsonLines::new(stream);
             match lines.next() {
                 Some(created) if status == 200 && created["result"]["created"] == true => {
@@ -508,7 +513,9 @@ impl Storage for EtcdStore {
         let compacted = Arc::clone(&self.compacted);
         may::go!(move || feed.run(lines, &compacted));
         Ok(watcher.on_drop(move || {
-            let _ = handle.shutdown(std::net::Shutdown::Both);
+            if let Some(socket) = handle {
+                let _ = socket.shutdown(std::net::Shutdown::Both);
+            }
         }))
     }
     // ANCHOR_END: etcd_watch
