@@ -163,7 +163,7 @@ fn objects_survive_a_restart_of_the_apiserver() {
     assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(got.json()["data"]["k"], "1");
     assert_eq!(got.json()["metadata"]["resourceVersion"], rv);
-    // The system namespaces the first lifetime made are still there, and made only once.
+    // The second lifetime's bootstrap found what the first one made, and went on.
     assert!(second
         .names("/api/v1/namespaces")
         .contains(&"kube-system".to_string()));
@@ -317,4 +317,28 @@ fn the_compactor_compacts_to_the_revision_of_the_turn_before() {
         Err(mini_apiserver::storage::StorageError::Compacted { .. })
     ));
     assert_eq!(store.list("/registry/x/").unwrap().0.len(), 1);
+}
+
+#[test]
+fn a_server_whose_etcd_never_answers_does_not_start() {
+    use mini_apiserver::cmd::{new_api_server_command, Command};
+    let dir = std::env::temp_dir().join(format!("mini-apiserver-etcd-{}-none", std::process::id()));
+    let args = [
+        "--secure-port=0".to_string(),
+        format!("--cert-dir={}", dir.display()),
+        format!("--etcd-servers=http://127.0.0.1:{}", free_port()),
+    ];
+    let Ok(Command::Run(opts)) = new_api_server_command(args.into_iter().map(Into::into)) else {
+        panic!("the flags are valid");
+    };
+    let scheme = std::sync::Arc::new(mini_apiserver::apis::new_scheme());
+    let limits = mini_apiserver::http::conn::ConnLimits::default();
+    let err = mini_apiserver::run::start(&opts, scheme, limits)
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("error getting data from etcd: dial tcp"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
