@@ -6,6 +6,7 @@
 mod common;
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -102,7 +103,16 @@ fn spawn(dir: &Path, client_port: u16, peer_port: u16) -> Child {
         .append(true)
         .open(dir.join("etcd.log"))
         .unwrap();
-    Command::new(etcd_binary())
+    let mut command = Command::new(etcd_binary());
+    // SAFETY: prctl is async-signal-safe, and only asks the kernel to kill etcd when the thread
+    // that started it ends: a test process that aborts must not leave etcds behind.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    command
         .arg("--name=test")
         .arg(format!("--data-dir={}", dir.join("data").display()))
         .arg(format!("--listen-client-urls={client}"))
