@@ -13,7 +13,9 @@
 //!   a txn "`mod_revision == expected`, then write, else read", as in `store.Create` and
 //!   `GuaranteedUpdate`: the failure branch's read is the current value a `Conflict` carries.
 //! - A watch is one `POST /v3/watch`, whose chunked answer is a line of JSON per message, read by
-//!   a coroutine of its own.
+//!   a coroutine of its own. Its progress is the revision etcd last brought it to (see
+//!   `WatchFeed::notify_progress`), since the gateway gives no way to ask for more mid-stream.
+//! - [`EtcdStore::start_compactor`] is kube's compactor (`--etcd-compaction-interval`).
 //! - With several `--etcd-servers`, the first that accepts a connection at start is used; when it
 //!   stops accepting them, each request moves on down the list. Only a connection that could not
 //!   be made moves a request: once it is sent, it is never sent again elsewhere, so no write
