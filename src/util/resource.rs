@@ -9,6 +9,7 @@
 //! `1Ei` is about 1.2e27 billionths, far below the type's 1.7e38.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
@@ -257,6 +258,28 @@ impl fmt::Display for Quantity {
             }
         }
     }
+}
+
+/// `v1.ResourceList`: quantities by resource name, in name order.
+pub type ResourceList = BTreeMap<String, Quantity>;
+
+/// The quantities of a JSON map (`resources.requests`, `spec.hard`); what does not parse is left
+/// out, as validation has already refused it where it matters.
+pub fn resource_list(v: &Value) -> ResourceList {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, q)| Quantity::from_value(q).map(|q| (k.clone(), q)))
+        .collect()
+}
+
+/// A resource list as JSON, each quantity in its canonical form.
+pub fn resource_list_value(list: &ResourceList) -> Value {
+    Value::Object(
+        list.iter()
+            .map(|(k, q)| (k.clone(), q.to_value()))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
