@@ -140,12 +140,22 @@ fn limit_range_defaults_appear_on_a_created_pod_and_its_bounds_refuse() {
         json!({"cpu": "200m", "memory": "256Mi"})
     );
 
-    let r = s.send_json("POST", "/api/v1/namespaces/default/pods", &pod("plain", json!({})));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        &pod("plain", json!({})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.json();
     let resources = &created["spec"]["containers"][0]["resources"];
-    assert_eq!(resources["limits"], json!({"cpu": "500m", "memory": "256Mi"}));
-    assert_eq!(resources["requests"], json!({"cpu": "200m", "memory": "256Mi"}));
+    assert_eq!(
+        resources["limits"],
+        json!({"cpu": "500m", "memory": "256Mi"})
+    );
+    assert_eq!(
+        resources["requests"],
+        json!({"cpu": "200m", "memory": "256Mi"})
+    );
     assert_eq!(
         created["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
         "LimitRanger plugin set: cpu, memory request for container app; cpu, memory limit for container app"
@@ -196,8 +206,14 @@ fn a_create_refused_by_quota_and_usage_kept_current() {
     assert!(r.json().get("status").is_none(), "{}", r.text());
     let path = "/api/v1/namespaces/team/resourcequotas/q";
     let q = wait_for(&s, path, |q| !q["status"]["hard"].is_null());
-    assert_eq!(q["status"]["hard"], json!({"count/configmaps": "1", "pods": "2"}));
-    assert_eq!(q["status"]["used"], json!({"count/configmaps": "0", "pods": "0"}));
+    assert_eq!(
+        q["status"]["hard"],
+        json!({"count/configmaps": "1", "pods": "2"})
+    );
+    assert_eq!(
+        q["status"]["used"],
+        json!({"count/configmaps": "0", "pods": "0"})
+    );
 
     // A dry run is judged, and charges nothing.
     let r = s.send_json(
@@ -209,7 +225,11 @@ fn a_create_refused_by_quota_and_usage_kept_current() {
     assert_eq!(s.get(path).json()["status"]["used"]["pods"], "0");
 
     for name in ["a", "b"] {
-        let r = s.send_json("POST", "/api/v1/namespaces/team/pods", &pod(name, json!({})));
+        let r = s.send_json(
+            "POST",
+            "/api/v1/namespaces/team/pods",
+            &pod(name, json!({})),
+        );
         assert_eq!(r.status, 201, "{}", r.text());
     }
     assert_eq!(s.get(path).json()["status"]["used"]["pods"], "2");
@@ -228,9 +248,17 @@ fn a_create_refused_by_quota_and_usage_kept_current() {
     let r = s.send_json("POST", "/api/v1/namespaces/team/pods", &pod("c", json!({})));
     assert_eq!(r.status, 201, "{}", r.text());
 
-    let r = s.send_json("POST", "/api/v1/namespaces/team/configmaps", &config_map("one"));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/team/configmaps",
+        &config_map("one"),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = s.send_json("POST", "/api/v1/namespaces/team/configmaps", &config_map("two"));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/team/configmaps",
+        &config_map("two"),
+    );
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(
         r.json()["message"],
@@ -264,21 +292,33 @@ fn a_compute_quota_needs_every_container_to_name_it_and_sums_what_they_do() {
     let path = "/api/v1/namespaces/default/resourcequotas/compute";
     wait_for(&s, path, |q| !q["status"]["hard"].is_null());
 
-    let r = s.send_json("POST", "/api/v1/namespaces/default/pods", &pod("bare", json!({})));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        &pod("bare", json!({})),
+    );
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(
         r.json()["message"],
         "pods \"bare\" is forbidden: failed quota: compute: must specify limits.memory for: app; requests.cpu for: app"
     );
     let sized = json!({"requests": {"cpu": "600m"}, "limits": {"memory": "512Mi"}});
-    let r = s.send_json("POST", "/api/v1/namespaces/default/pods", &pod("one", sized.clone()));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        &pod("one", sized.clone()),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let q = s.get(path).json();
     assert_eq!(
         q["status"]["used"],
         json!({"limits.memory": "512Mi", "requests.cpu": "600m"})
     );
-    let r = s.send_json("POST", "/api/v1/namespaces/default/pods", &pod("two", sized));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        &pod("two", sized),
+    );
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(
         r.json()["message"],
@@ -291,7 +331,11 @@ fn concurrent_creates_cannot_both_take_the_last_unit() {
     let s = std::sync::Arc::new(TestServer::start("admission-quota-race", &[]));
     let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "few"},
                        "spec": {"hard": {"secrets": "3"}}});
-    let r = s.send_json("POST", "/api/v1/namespaces/kube-public/resourcequotas", &quota);
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/kube-public/resourcequotas",
+        &quota,
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let path = "/api/v1/namespaces/kube-public/resourcequotas/few";
     wait_for(&s, path, |q| q["status"]["used"]["secrets"] == "0");
@@ -316,7 +360,11 @@ fn concurrent_creates_cannot_both_take_the_last_unit() {
 #[test]
 fn service_account_is_filled_in_and_must_exist() {
     let s = TestServer::start("admission-serviceaccount", &[]);
-    let r = s.send_json("POST", "/api/v1/namespaces/default/pods", &pod("p", json!({})));
+    let r = s.send_json(
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        &pod("p", json!({})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["spec"]["serviceAccountName"], "default");
     assert_eq!(r.json()["spec"]["serviceAccount"], "default");
@@ -354,7 +402,10 @@ fn always_pull_images_overrides_the_pull_policy_when_enabled() {
     p["spec"]["initContainers"] = json!([{"name": "init", "image": "busybox:1.36"}]);
     let r = s.send_json("POST", "/api/v1/namespaces/default/pods", &p);
     assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(r.json()["spec"]["containers"][0]["imagePullPolicy"], "Always");
+    assert_eq!(
+        r.json()["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
     assert_eq!(
         r.json()["spec"]["initContainers"][0]["imagePullPolicy"],
         "Always"
@@ -364,5 +415,8 @@ fn always_pull_images_overrides_the_pull_policy_when_enabled() {
     stored["spec"]["containers"][0]["image"] = json!("nginx:1.28");
     let r = s.send_json("PUT", "/api/v1/namespaces/default/pods/p", &stored);
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["spec"]["containers"][0]["imagePullPolicy"], "Always");
+    assert_eq!(
+        r.json()["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
 }

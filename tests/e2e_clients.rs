@@ -1089,3 +1089,80 @@ fn kubectl_auth_can_i_and_rbac_objects() {
     s.stop();
 }
 // ANCHOR_END: kubectl_auth_can_i
+
+/// Collapses the runs of spaces a tab writer pads columns with, to compare table rows.
+fn squeezed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn kubectl_quota_until_refused_and_limit_ranges() {
+    let s = TestServer::start("kubectl-quota", &[]);
+    ok(&s, &["create", "namespace", "q"]);
+    let created = ok(
+        &s,
+        &[
+            "create",
+            "quota",
+            "small",
+            "-n",
+            "q",
+            "--hard=pods=2,configmaps=3",
+        ],
+    );
+    assert!(created.contains("resourcequota/small created"), "{created}");
+    // The quota counts nothing until its controller has filled in status.hard.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ok(
+        &s,
+        &[
+            "get",
+            "quota",
+            "small",
+            "-n",
+            "q",
+            "-o",
+            "jsonpath={.status.hard.pods}",
+        ],
+    ) != "2"
+    {
+        assert!(Instant::now() < deadline, "the quota never got its status");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for name in ["p1", "p2"] {
+        let out = ok(&s, &["run", name, "-n", "q", "--image=nginx:1.27"]);
+        assert!(out.contains(&format!("pod/{name} created")), "{out}");
+    }
+    let (success, refused) = kubectl(&s, &["run", "p3", "-n", "q", "--image=nginx:1.27"]);
+    assert!(!success, "{refused}");
+    assert!(
+        refused.contains("Error from server (Forbidden): pods \"p3\" is forbidden: exceeded quota: small, requested: pods=1, used: pods=2, limited: pods=2"),
+        "{refused}"
+    );
+    let described = squeezed(&ok(&s, &["describe", "quota", "small", "-n", "q"]));
+    assert!(
+        described.contains("Name: small Namespace: q Resource Used Hard -------- ---- ---- configmaps 0 3 pods 2 2"),
+        "{described}"
+    );
+    let listed = squeezed(&ok(&s, &["get", "quota", "-n", "q"]));
+    assert!(
+        listed.starts_with("NAME AGE REQUEST LIMIT small "),
+        "{listed}"
+    );
+    assert!(listed.ends_with("configmaps: 0/3, pods: 2/2"), "{listed}");
+
+    let manifest = s.dir.join("limits.json");
+    let lr = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "bounds"},
+        "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"},
+                             "defaultRequest": {"cpu": "200m"}, "min": {"cpu": "100m"}}]}});
+    std::fs::write(&manifest, lr.to_string()).unwrap();
+    let out = ok(&s, &["create", "-n", "q", "-f", manifest.to_str().unwrap()]);
+    assert!(out.contains("limitrange/bounds created"), "{out}");
+    let listed = squeezed(&ok(&s, &["get", "limits", "-n", "q"]));
+    assert!(listed.starts_with("NAME CREATED AT bounds 20"), "{listed}");
+    let described = squeezed(&ok(&s, &["describe", "limitrange", "bounds", "-n", "q"]));
+    assert!(
+        described.contains("Container cpu 100m - 200m 500m -"),
+        "{described}"
+    );
+}

@@ -116,8 +116,8 @@ impl ResourceQuotaController {
             let Ok(quota) = self.quotas.decode(&event.kv) else {
                 return;
             };
-            let stale = resource_list(&quota["spec"]["hard"])
-                != resource_list(&quota["status"]["hard"]);
+            let stale =
+                resource_list(&quota["spec"]["hard"]) != resource_list(&quota["status"]["hard"]);
             if event.kind == EventType::Added || (event.kind == EventType::Modified && stale) {
                 self.sync_logged(meta_str(&quota, "namespace"), meta_str(&quota, "name"));
             }

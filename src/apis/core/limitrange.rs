@@ -49,8 +49,18 @@ static LIMIT_RANGE_ITEM: Struct = Struct {
             Type::String,
             "The kind of object limited: Container, Pod or PersistentVolumeClaim.",
         ),
-        field(2, "max", RESOURCE_LIST, "The most of each resource allowed."),
-        field(3, "min", RESOURCE_LIST, "The least of each resource required."),
+        field(
+            2,
+            "max",
+            RESOURCE_LIST,
+            "The most of each resource allowed.",
+        ),
+        field(
+            3,
+            "min",
+            RESOURCE_LIST,
+            "The least of each resource required.",
+        ),
         field(
             4,
             "default",
@@ -77,7 +87,13 @@ pub const LIMIT_TYPE_CONTAINER: &str = "Container";
 const LIMIT_TYPE_PVC: &str = "PersistentVolumeClaim";
 
 /// The five maps of an item, in the order validation reads them.
-const LIMIT_MAPS: [&str; 5] = ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"];
+const LIMIT_MAPS: [&str; 5] = [
+    "max",
+    "min",
+    "default",
+    "defaultRequest",
+    "maxLimitRequestRatio",
+];
 
 // ANCHOR: limitrange_defaults
 /// `SetDefaults_LimitRangeItem`: for a Container item, the default limit falls back to the max,
@@ -132,8 +148,7 @@ fn resource_name_errors(t: &str, name: &str, path: &str) -> Vec<StatusCause> {
     let standard = match t {
         LIMIT_TYPE_PVC => name == "storage",
         LIMIT_TYPE_POD | LIMIT_TYPE_CONTAINER => {
-            matches!(name, "cpu" | "memory" | "ephemeral-storage")
-                || name.starts_with("hugepages-")
+            matches!(name, "cpu" | "memory" | "ephemeral-storage") || name.starts_with("hugepages-")
         }
         _ => return Vec::new(),
     };
@@ -183,7 +198,10 @@ fn validate_limits(obj: &Value) -> Vec<StatusCause> {
         let t = item["type"].as_str().unwrap_or_default();
         causes.extend(type_errors(t, &format!("{at}.type"), &item["type"]));
         if seen_types.contains(&t) {
-            causes.push(crate::scheme::duplicate(&format!("{at}.type"), &item["type"]));
+            causes.push(crate::scheme::duplicate(
+                &format!("{at}.type"),
+                &item["type"],
+            ));
         }
         seen_types.push(t);
         let [max, min, default, default_request, ratio] = item_quantities(item, &at, &mut causes);
@@ -224,42 +242,76 @@ fn validate_limits(obj: &Value) -> Vec<StatusCause> {
             let show = |q: Quantity| Value::String(q.to_string());
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo > hi {
-                    causes.push(invalid(&path("min"), &show(lo), &format!("min value {lo} is greater than max value {hi}")));
+                    causes.push(invalid(
+                        &path("min"),
+                        &show(lo),
+                        &format!("min value {lo} is greater than max value {hi}"),
+                    ));
                 }
             }
             if let (Some(req), Some(lo)) = (req, lo) {
                 if lo > req {
-                    causes.push(invalid(&path("defaultRequest"), &show(req), &format!("min value {lo} is greater than default request value {req}")));
+                    causes.push(invalid(
+                        &path("defaultRequest"),
+                        &show(req),
+                        &format!("min value {lo} is greater than default request value {req}"),
+                    ));
                 }
             }
             if let (Some(req), Some(hi)) = (req, hi) {
                 if req > hi {
-                    causes.push(invalid(&path("defaultRequest"), &show(req), &format!("default request value {req} is greater than max value {hi}")));
+                    causes.push(invalid(
+                        &path("defaultRequest"),
+                        &show(req),
+                        &format!("default request value {req} is greater than max value {hi}"),
+                    ));
                 }
             }
             if let (Some(req), Some(def)) = (req, def) {
                 if req > def {
-                    causes.push(invalid(&path("defaultRequest"), &show(req), &format!("default request value {req} is greater than default limit value {def}")));
+                    causes.push(invalid(
+                        &path("defaultRequest"),
+                        &show(req),
+                        &format!(
+                            "default request value {req} is greater than default limit value {def}"
+                        ),
+                    ));
                 }
             }
             if let (Some(def), Some(lo)) = (def, lo) {
                 if lo > def {
-                    causes.push(invalid(&path("default"), &show(lo), &format!("min value {lo} is greater than default value {def}")));
+                    causes.push(invalid(
+                        &path("default"),
+                        &show(lo),
+                        &format!("min value {lo} is greater than default value {def}"),
+                    ));
                 }
             }
             if let (Some(def), Some(hi)) = (def, hi) {
                 if def > hi {
-                    causes.push(invalid(&path("default"), &show(hi), &format!("default value {def} is greater than max value {hi}")));
+                    causes.push(invalid(
+                        &path("default"),
+                        &show(hi),
+                        &format!("default value {def} is greater than max value {hi}"),
+                    ));
                 }
             }
             if let Some(r) = get(&ratio, k) {
                 if r < Quantity::from_units(1) {
-                    causes.push(invalid(&path("maxLimitRequestRatio"), &show(r), &format!("ratio {r} is less than 1")));
+                    causes.push(invalid(
+                        &path("maxLimitRequestRatio"),
+                        &show(r),
+                        &format!("ratio {r} is less than 1"),
+                    ));
                 }
                 if let (Some(lo), Some(hi)) = (lo, hi) {
                     let bound = hi.as_f64() / lo.as_f64();
                     if r.as_f64() > bound {
-                        causes.push(invalid(&path("maxLimitRequestRatio"), &show(r), &format!("ratio {r} is greater than max/min = {bound:.6}")));
+                        causes.push(invalid(
+                            &path("maxLimitRequestRatio"),
+                            &show(r),
+                            &format!("ratio {r} is greater than max/min = {bound:.6}"),
+                        ));
                     }
                 }
             }
@@ -340,8 +392,10 @@ mod tests {
             ]
         );
         assert_eq!(causes[0].field, "spec.limits[0].min[cpu]");
-        let ok = limits(json!({"type": "Container", "min": {"cpu": "100m"}, "max": {"cpu": "1"},
-            "default": {"cpu": "500m"}, "defaultRequest": {"cpu": "200m"}}));
+        let ok = limits(
+            json!({"type": "Container", "min": {"cpu": "100m"}, "max": {"cpu": "1"},
+            "default": {"cpu": "500m"}, "defaultRequest": {"cpu": "200m"}}),
+        );
         assert!(LimitRangeStrategy.validate(&ok).is_empty());
     }
 

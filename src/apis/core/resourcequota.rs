@@ -183,8 +183,7 @@ fn validate_scopes(spec: &Value) -> Vec<StatusCause> {
         causes.push(invalid("spec.scopes", value, "unsupported scope"));
     }
     let has = |s: &str| scopes.contains(&s);
-    if (has("Terminating") && has("NotTerminating"))
-        || (has("BestEffort") && has("NotBestEffort"))
+    if (has("Terminating") && has("NotTerminating")) || (has("BestEffort") && has("NotBestEffort"))
     {
         causes.push(invalid("spec.scopes", value, "conflicting scopes"));
     }
@@ -225,8 +224,14 @@ impl Strategy for ResourceQuotaStrategy {
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
         let mut causes = validate_resource_list(&obj["spec"]["hard"], "spec.hard");
         causes.extend(validate_scopes(&obj["spec"]));
-        causes.extend(validate_resource_list(&obj["status"]["hard"], "status.hard"));
-        causes.extend(validate_resource_list(&obj["status"]["used"], "status.used"));
+        causes.extend(validate_resource_list(
+            &obj["status"]["hard"],
+            "status.hard",
+        ));
+        causes.extend(validate_resource_list(
+            &obj["status"]["used"],
+            "status.used",
+        ));
         causes
     }
 

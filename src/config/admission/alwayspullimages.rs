@@ -105,7 +105,10 @@ mod tests {
             "initContainers": [{"name": "i", "image": "busybox:1", "imagePullPolicy": "Never"}],
             "containers": [{"name": "c", "image": "nginx:1", "imagePullPolicy": "IfNotPresent"}]}});
         run(Operation::Create, &mut pod, None).unwrap();
-        assert_eq!(pod["spec"]["initContainers"][0]["imagePullPolicy"], "Always");
+        assert_eq!(
+            pod["spec"]["initContainers"][0]["imagePullPolicy"],
+            "Always"
+        );
         assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "Always");
     }
 

@@ -62,7 +62,10 @@ fn mutate_pod(limit_range: &Value, pod: &mut Value) {
         }
     }
     let mut notes = Vec::new();
-    for (list, what) in [("containers", "container"), ("initContainers", "init container")] {
+    for (list, what) in [
+        ("containers", "container"),
+        ("initContainers", "init container"),
+    ] {
         for c in pod["spec"][list].as_array_mut().into_iter().flatten() {
             if !c.is_object() {
                 continue;
@@ -88,7 +91,10 @@ fn mutate_pod(limit_range: &Value, pod: &mut Value) {
                     }
                 }
                 if own.is_empty() {
-                    c["resources"].as_object_mut().expect("an object").remove(kind);
+                    c["resources"]
+                        .as_object_mut()
+                        .expect("an object")
+                        .remove(kind);
                 }
                 if !set.is_empty() {
                     set.sort_unstable();
@@ -215,7 +221,11 @@ fn pod_total(pod: &Value, kind: &str) -> ResourceList {
             total.insert(k, sum);
         }
     }
-    for c in pod["spec"]["initContainers"].as_array().into_iter().flatten() {
+    for c in pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         for (k, q) in container_resources(c, kind) {
             if total.get(&k).is_none_or(|t| q > *t) {
                 total.insert(k, q);
@@ -233,8 +243,10 @@ fn validate_pod(limit_range: &Value, pod: &Value) -> Vec<String> {
     for item in items(limit_range, LIMIT_TYPE_CONTAINER) {
         for list in ["containers", "initContainers"] {
             for c in pod["spec"][list].as_array().into_iter().flatten() {
-                let (requests, limits) =
-                    (container_resources(c, "requests"), container_resources(c, "limits"));
+                let (requests, limits) = (
+                    container_resources(c, "requests"),
+                    container_resources(c, "limits"),
+                );
                 check_item(item, LIMIT_TYPE_CONTAINER, &requests, &limits, &mut errors);
             }
         }
@@ -284,8 +296,10 @@ mod tests {
 
     #[test]
     fn defaults_fill_only_what_a_container_lacks() {
-        let lr = range(json!({"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"},
-                              "defaultRequest": {"cpu": "100m"}}));
+        let lr = range(
+            json!({"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"},
+                              "defaultRequest": {"cpu": "100m"}}),
+        );
         let mut p = pod(json!({"limits": {"memory": "1Gi"}, "requests": {"memory": "1Gi"}}));
         mutate_pod(&lr, &mut p);
         let r = &p["spec"]["containers"][0]["resources"];
@@ -299,8 +313,10 @@ mod tests {
 
     #[test]
     fn min_max_and_ratio_in_kubes_words() {
-        let lr = range(json!({"type": "Container", "min": {"cpu": "100m"}, "max": {"memory": "1Gi"},
-                              "maxLimitRequestRatio": {"cpu": "2"}}));
+        let lr = range(
+            json!({"type": "Container", "min": {"cpu": "100m"}, "max": {"memory": "1Gi"},
+                              "maxLimitRequestRatio": {"cpu": "2"}}),
+        );
         let p = pod(json!({"requests": {"cpu": "50m", "memory": "2Gi"},
                            "limits": {"cpu": "400m", "memory": "2Gi"}}));
         assert_eq!(
@@ -313,10 +329,14 @@ mod tests {
         );
         let p = pod(json!({}));
         assert_eq!(
-            validate_pod(&range(json!({"type": "Container", "min": {"cpu": "100m"}})), &p),
+            validate_pod(
+                &range(json!({"type": "Container", "min": {"cpu": "100m"}})),
+                &p
+            ),
             ["minimum cpu usage per Container is 100m.  No request is specified"]
         );
-        let fits = pod(json!({"requests": {"cpu": "200m"}, "limits": {"cpu": "300m", "memory": "1Gi"}}));
+        let fits =
+            pod(json!({"requests": {"cpu": "200m"}, "limits": {"cpu": "300m", "memory": "1Gi"}}));
         assert!(validate_pod(&lr, &fits).is_empty());
     }
 

@@ -82,7 +82,9 @@ fn should_ignore(attrs: &Attributes) -> bool {
 
 impl ServiceAccount {
     fn looked_up(&self, attrs: &Attributes, pod: &Value) -> Result<Value, StatusError> {
-        let name = pod["spec"]["serviceAccountName"].as_str().unwrap_or_default();
+        let name = pod["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or_default();
         self.service_account(attrs.namespace, name).map_err(|e| {
             attrs.forbidden(
                 pod,
@@ -142,16 +144,21 @@ impl AdmissionPlugin for ServiceAccount {
 mod tests {
     use super::*;
     use crate::config::admin_user;
+    use crate::config::admission::loopback_write_options;
     use crate::config::admission::{AdmissionChain, Stores};
     use crate::registry::store::Store;
     use crate::storage::embedded::EmbeddedStore;
-    use crate::config::admission::loopback_write_options;
 
     #[test]
     fn fills_default_copies_pull_secrets_and_refuses_missing_accounts() {
         let scheme = crate::apis::new_scheme();
         let storage: Arc<dyn crate::storage::Storage> = Arc::new(EmbeddedStore::new(100));
-        let default_on = ["NamespaceLifecycle", "LimitRanger", "ServiceAccount", "ResourceQuota"];
+        let default_on = [
+            "NamespaceLifecycle",
+            "LimitRanger",
+            "ServiceAccount",
+            "ResourceQuota",
+        ];
         let off: Vec<String> = default_on.iter().map(|s| s.to_string()).collect();
         let chain = Arc::new(AdmissionChain::new(&[], &off));
         let accounts = Arc::new(Store::new(
@@ -162,9 +169,7 @@ mod tests {
         ));
         let opts = loopback_write_options();
         let sa = json!({"metadata": {"name": "default"}, "imagePullSecrets": [{"name": "reg"}]});
-        accounts
-            .create("ns", sa, &opts, &admin_user())
-            .unwrap();
+        accounts.create("ns", sa, &opts, &admin_user()).unwrap();
         let clients = Arc::new(Clients::default());
         clients
             .stores

@@ -115,7 +115,11 @@ fn pod_resources(pod: &Value, kind: &str) -> ResourceList {
             add(&mut total, &k, q);
         }
     }
-    for c in pod["spec"]["initContainers"].as_array().into_iter().flatten() {
+    for c in pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         for (k, q) in resource_list(&c["resources"][kind]) {
             if total.get(&k).is_none_or(|t| q > *t) {
                 total.insert(k, q);
@@ -138,14 +142,14 @@ pub fn usage(def: &ResourceDef, obj: &Value) -> ResourceList {
         return out;
     }
     match def.resource {
-        "pods" => {
-            if pod_is_live(obj) {
-                out.insert("pods".into(), one);
-                let requests = pod_resources(obj, "requests");
-                let limits = pod_resources(obj, "limits");
-                out.extend(compute_usage(&requests, &limits));
-            }
+        "pods" if pod_is_live(obj) => {
+            out.insert("pods".into(), one);
+            let requests = pod_resources(obj, "requests");
+            let limits = pod_resources(obj, "limits");
+            out.extend(compute_usage(&requests, &limits));
         }
+        // A finished pod is only an object now: `count/pods`, not `pods`.
+        "pods" => {}
         "services" => {
             out.insert("services".into(), one);
             let ports = obj["spec"]["ports"].as_array().map_or(0, Vec::len) as i64;
@@ -291,7 +295,11 @@ mod tests {
         let pod = json!({"spec": {"containers": [
             {"name": "a", "resources": {"requests": {"cpu": "1"}}},
             {"name": "b", "resources": {}}]}});
-        let err = constraints(&def("", "pods"), &["pods", "limits.cpu", "requests.cpu"], &pod);
+        let err = constraints(
+            &def("", "pods"),
+            &["pods", "limits.cpu", "requests.cpu"],
+            &pod,
+        );
         assert_eq!(
             err.unwrap_err(),
             "must specify limits.cpu for: a,b; requests.cpu for: b"
@@ -302,8 +310,13 @@ mod tests {
     fn scopes_sort_pods() {
         let quota = json!({"spec": {"scopes": ["BestEffort"]}});
         let pods = def("", "pods");
-        assert!(matches_scopes(&pods, &quota, &json!({"spec": {"containers": [{}]}})));
-        let burstable = json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}});
+        assert!(matches_scopes(
+            &pods,
+            &quota,
+            &json!({"spec": {"containers": [{}]}})
+        ));
+        let burstable =
+            json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}});
         assert!(!matches_scopes(&pods, &quota, &burstable));
         assert!(!matches_scopes(&def("", "configmaps"), &quota, &json!({})));
     }
