@@ -420,3 +420,58 @@ fn always_pull_images_overrides_the_pull_policy_when_enabled() {
         "Always"
     );
 }
+
+/// Exercise 9 of chapter 3: what the quota charges is the pod with LimitRanger's defaults in it.
+#[test]
+fn limit_range_defaults_are_what_the_quota_charges() {
+    let setup = |s: &TestServer| {
+        let lr = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "cpu"},
+            "spec": {"limits": [{"type": "Container",
+                "default": {"cpu": "500m"}, "defaultRequest": {"cpu": "250m"}}]}});
+        let r = s.send_json("POST", "/api/v1/namespaces/default/limitranges", &lr);
+        assert_eq!(r.status, 201, "{}", r.text());
+        let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "compute"}, "spec": {"hard": {"requests.cpu": "500m"}}});
+        let r = s.send_json("POST", "/api/v1/namespaces/default/resourcequotas", &quota);
+        assert_eq!(r.status, 201, "{}", r.text());
+        wait_for(
+            s,
+            "/api/v1/namespaces/default/resourcequotas/compute",
+            |q| !q["status"]["hard"].is_null(),
+        );
+    };
+    let create = |s: &TestServer, name: &str| {
+        let r = s.send_json(
+            "POST",
+            "/api/v1/namespaces/default/pods",
+            &pod(name, json!({})),
+        );
+        (
+            r.status,
+            r.json()["message"].as_str().unwrap_or("").to_string(),
+        )
+    };
+
+    let s = TestServer::start("admission-exercise-defaults", &[]);
+    setup(&s);
+    assert_eq!(create(&s, "p1").0, 201);
+    assert_eq!(create(&s, "p2").0, 201);
+    assert_eq!(
+        create(&s, "p3"),
+        (403, "pods \"p3\" is forbidden: exceeded quota: compute, requested: requests.cpu=250m, used: requests.cpu=500m, limited: requests.cpu=500m".into())
+    );
+
+    let s = TestServer::start(
+        "admission-exercise-no-defaults",
+        &["--disable-admission-plugins=LimitRanger"],
+    );
+    setup(&s);
+    assert_eq!(
+        create(&s, "p1"),
+        (
+            403,
+            "pods \"p1\" is forbidden: failed quota: compute: must specify requests.cpu for: app"
+                .into()
+        )
+    );
+}
