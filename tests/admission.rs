@@ -265,6 +265,26 @@ fn a_create_refused_by_quota_and_usage_kept_current() {
         "configmaps \"two\" is forbidden: exceeded quota: q, requested: count/configmaps=1, used: count/configmaps=1, limited: count/configmaps=1"
     );
 
+    // Any kind is counted by `count/<resource>.<group>`.
+    let apps = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "apps"},
+                      "spec": {"hard": {"count/deployments.apps": "0"}}});
+    let r = s.send_json("POST", "/api/v1/namespaces/team/resourcequotas", &apps);
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait_for(&s, "/api/v1/namespaces/team/resourcequotas/apps", |q| {
+        !q["status"]["hard"].is_null()
+    });
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}});
+    let r = s.send_json("POST", "/apis/apps/v1/namespaces/team/deployments", &deployment);
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        r.json()["message"],
+        "deployments.apps \"web\" is forbidden: exceeded quota: apps, requested: count/deployments.apps=1, used: count/deployments.apps=0, limited: count/deployments.apps=0"
+    );
+
     // Raising the limit is seen by the controller, which copies it to status.hard.
     let mut raised = s.get(path).json();
     raised["spec"]["hard"]["pods"] = json!("5");

@@ -1165,4 +1165,15 @@ fn kubectl_quota_until_refused_and_limit_ranges() {
         described.contains("Container cpu 100m - 200m 500m -"),
         "{described}"
     );
+    // `describe ns` lists the namespace's quotas and limit ranges, which it reads from
+    // `resourcequotas` and `limitranges`.
+    let described = squeezed(&ok(&s, &["describe", "ns", "q"]));
+    assert!(
+        described.contains("Resource Quotas Name: small Resource Used Hard -------- --- --- configmaps 0 3 pods 2 2"),
+        "{described}"
+    );
+    assert!(
+        described.contains("Resource Limits Type Resource Min Max Default Request Default Limit Max Limit/Request Ratio"),
+        "{described}"
+    );
 }
