@@ -278,7 +278,11 @@ fn a_create_refused_by_quota_and_usage_kept_current() {
         "spec": {"selector": {"matchLabels": {"app": "web"}},
                  "template": {"metadata": {"labels": {"app": "web"}},
                               "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}});
-    let r = s.send_json("POST", "/apis/apps/v1/namespaces/team/deployments", &deployment);
+    let r = s.send_json(
+        "POST",
+        "/apis/apps/v1/namespaces/team/deployments",
+        &deployment,
+    );
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(
         r.json()["message"],
