@@ -289,6 +289,27 @@ fn a_create_refused_by_quota_and_usage_kept_current() {
         "deployments.apps \"web\" is forbidden: exceeded quota: apps, requested: count/deployments.apps=1, used: count/deployments.apps=0, limited: count/deployments.apps=0"
     );
 
+    // An update is charged for what it adds: a Service made a NodePort takes node ports.
+    let ports = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "ports"},
+                       "spec": {"hard": {"services.nodeports": "0"}}});
+    let r = s.send_json("POST", "/api/v1/namespaces/team/resourcequotas", &ports);
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait_for(&s, "/api/v1/namespaces/team/resourcequotas/ports", |q| {
+        !q["status"]["hard"].is_null()
+    });
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                     "spec": {"ports": [{"port": 80}]}});
+    let r = s.send_json("POST", "/api/v1/namespaces/team/services", &svc);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mut node_port = r.json();
+    node_port["spec"]["type"] = json!("NodePort");
+    let r = s.send_json("PUT", "/api/v1/namespaces/team/services/web", &node_port);
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        r.json()["message"],
+        "services \"web\" is forbidden: exceeded quota: ports, requested: services.nodeports=1, used: services.nodeports=0, limited: services.nodeports=0"
+    );
+
     // Raising the limit is seen by the controller, which copies it to status.hard.
     let mut raised = s.get(path).json();
     raised["spec"]["hard"]["pods"] = json!("5");

@@ -1,6 +1,6 @@
-//! ResourceQuota (`k8s.io/apiserver/pkg/admission/plugin/resourcequota`): a create is charged
-//! against every ResourceQuota of its namespace that counts it, and refused (403) if any of them
-//! would go over `status.hard`.
+//! ResourceQuota (`k8s.io/apiserver/pkg/admission/plugin/resourcequota`): a create (or what an
+//! update adds) is charged against every ResourceQuota of its namespace that counts it, and
+//! refused (403) if any of them would go over `status.hard`.
 //!
 //! It is a validating plugin and runs last but for AlwaysDeny, so that what it charges is the
 //! object as it will be stored (LimitRanger's defaults included) and nothing is charged for a
@@ -46,6 +46,16 @@ fn pretty_print(list: &ResourceList) -> String {
         .join(",")
 }
 
+/// `SubtractWithNonNegativeResult`: what `new` uses beyond `old`, nothing where it uses less.
+fn growth(new: &ResourceList, old: &ResourceList) -> ResourceList {
+    new.iter()
+        .filter_map(|(k, q)| {
+            let more = *q - old.get(k).copied().unwrap_or(Quantity::ZERO);
+            (!more.is_zero() && !more.is_negative()).then(|| (k.clone(), more))
+        })
+        .collect()
+}
+
 fn mask(list: &ResourceList, names: &[&String]) -> ResourceList {
     list.iter()
         .filter(|(k, _)| names.contains(k))
@@ -86,16 +96,23 @@ fn charge(quota: &Value, delta: &ResourceList) -> Result<ResourceList, String> {
 impl AdmissionPlugin for ResourceQuota {
     // ANCHOR: quota_validate
     fn validate(&self, attrs: &Attributes, obj: &Value) -> Result<(), StatusError> {
-        // Only creates charge: the kinds counted here cannot grow on update (a pod's resources
-        // are fixed), and a delete is released by the controller's recount.
-        if attrs.operation != Operation::Create
+        // A delete is given back by the controller's recount, not here.
+        if attrs.operation == Operation::Delete
             || !attrs.subresource.is_empty()
             || attrs.namespace.is_empty()
         {
             return Ok(());
         }
-        let delta = evaluator::usage(attrs.def, obj);
-        if delta.is_empty() {
+        let delta = match attrs.old_object {
+            // An update is charged only for what it adds (a Service turned LoadBalancer); a
+            // pod's resources are fixed, so its updates add nothing.
+            Some(old) => growth(
+                &evaluator::usage(attrs.def, obj),
+                &evaluator::usage(attrs.def, old),
+            ),
+            None => evaluator::usage(attrs.def, obj),
+        };
+        if delta.values().all(Quantity::is_zero) {
             return Ok(());
         }
         let quotas = self.clients.resource_quotas()?;
@@ -108,8 +125,10 @@ impl AdmissionPlugin for ResourceQuota {
                 continue;
             }
             let name = meta_str(&quota, "name").to_string();
-            evaluator::constraints(attrs.def, &matching, obj)
-                .map_err(|e| attrs.forbidden(obj, &format!("failed quota: {name}: {e}")))?;
+            if attrs.operation == Operation::Create {
+                evaluator::constraints(attrs.def, &matching, obj)
+                    .map_err(|e| attrs.forbidden(obj, &format!("failed quota: {name}: {e}")))?;
+            }
             charge(&quota, &delta).map_err(|e| attrs.forbidden(obj, &e))?;
             charged.push(name);
         }
