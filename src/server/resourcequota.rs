@@ -21,7 +21,7 @@ use crate::config::admission::{loopback_write_options, Clients};
 use crate::registry::store::Store;
 use crate::scheme::meta::StatusError;
 use crate::scheme::meta_str;
-use crate::storage::{Event, EventType, WatchMessage};
+use crate::storage::{Event, EventType, WatchMessage, Watcher};
 use crate::util::resource::{resource_list, resource_list_value, Quantity, ResourceList};
 
 #[derive(Clone)]
@@ -151,33 +151,56 @@ impl ResourceQuotaController {
     // ANCHOR_END: quota_events
 }
 
+impl ResourceQuotaController {
+    /// A watch of everything under `root` from now, and every quota as of then (listed after
+    /// the watch began, so that no quota falls between the two).
+    fn watch(&self, root: &str) -> Result<(Watcher, Vec<Value>), String> {
+        let storage = self.quotas.storage();
+        let watcher = storage
+            .watch(root, storage.current_revision())
+            .map_err(|e| e.to_string())?;
+        let quotas = Clients::list_in(&self.quotas, "").map_err(|e| e.to_string())?;
+        Ok((watcher, quotas))
+    }
+}
+
 /// Starts the controller on a watch of everything under `root` (the `--etcd-prefix`); it
-/// recounts every quota once, then follows the changes until the server stops accepting
-/// requests.
+/// recounts every quota, then follows the changes until the server stops accepting requests.
 pub fn start(
     controller: ResourceQuotaController,
     root: String,
     lifecycle: Arc<LifecycleSignals>,
 ) -> Result<(), String> {
-    let storage = Arc::clone(controller.quotas.storage());
-    let watcher = storage
-        .watch(&root, storage.current_revision())
-        .map_err(|e| e.to_string())?;
-    // Listed after the watch began, so that no quota falls between the two.
-    let existing = Clients::list_in(&controller.quotas, "").map_err(|e| e.to_string())?;
-    may::go!(move || {
-        for quota in existing {
+    let mut current = controller.watch(&root)?;
+    let stopped = move || lifecycle.not_accepting_new_requests.fired();
+    may::go!(move || loop {
+        let (watcher, quotas) = current;
+        for quota in quotas {
             controller.sync_logged(meta_str(&quota, "namespace"), meta_str(&quota, "name"));
         }
         // Progress messages arrive with every heartbeat, so the signal is seen within 100 ms.
         while let Some(message) = watcher.next() {
-            if lifecycle.not_accepting_new_requests.fired() {
-                break;
+            if stopped() {
+                return;
             }
             if let WatchMessage::Event(event) = message {
                 controller.handle(&event);
             }
         }
+        // The store drops a watcher that falls too far behind. Watch again from a fresh list:
+        // recounting every quota makes up for whatever changed in between.
+        current = loop {
+            if stopped() {
+                return;
+            }
+            match controller.watch(&root) {
+                Ok(c) => break c,
+                Err(e) => {
+                    log::warn!("resource quota controller: watching again: {e}");
+                    may::coroutine::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        };
     });
     Ok(())
 }
