@@ -204,3 +204,80 @@ pub fn start(
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::admission::AdmissionChain;
+    use crate::scheme::parameter_codec::DeleteOptions;
+    use crate::storage::embedded::EmbeddedStore;
+
+    fn store(storage: &Arc<dyn crate::storage::Storage>, resource: &str) -> Arc<Store> {
+        // The stores alone, without admission: the controller is what is under test.
+        let off: Vec<String> = [
+            "NamespaceLifecycle",
+            "LimitRanger",
+            "ServiceAccount",
+            "ResourceQuota",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        Arc::new(Store::new(
+            crate::apis::new_scheme()
+                .lookup("", "v1", resource)
+                .unwrap(),
+            Arc::clone(storage),
+            "/registry",
+            Arc::new(AdmissionChain::new(&[], &off)),
+        ))
+    }
+
+    fn pod(name: &str, cpu: &str) -> Value {
+        json!({"metadata": {"name": name}, "spec": {"containers": [
+            {"name": "app", "image": "nginx", "resources": {"requests": {"cpu": cpu}}}]}})
+    }
+
+    #[test]
+    fn a_sync_copies_hard_and_a_delete_gives_back_what_it_used() {
+        let storage: Arc<dyn crate::storage::Storage> = Arc::new(EmbeddedStore::new(100));
+        let (quotas, pods) = (store(&storage, "resourcequotas"), store(&storage, "pods"));
+        let controller = ResourceQuotaController {
+            quotas: Arc::clone(&quotas),
+            counted: vec![Arc::clone(&pods), Arc::clone(&quotas)],
+        };
+        let (opts, admin) = (loopback_write_options(), admin_user());
+        let quota = json!({"metadata": {"name": "q"},
+                           "spec": {"hard": {"pods": "5", "requests.cpu": "1", "resourcequotas": "1"}}});
+        quotas.create("ns", quota, &opts, &admin).unwrap();
+        for (ns, name) in [("ns", "a"), ("ns", "b"), ("elsewhere", "c")] {
+            pods.create(ns, pod(name, "300m"), &opts, &admin).unwrap();
+        }
+        controller.sync("ns", "q").unwrap();
+        let status = &quotas.get("ns", "q").unwrap()["status"];
+        assert_eq!(
+            status["hard"],
+            json!({"pods": "5", "requests.cpu": "1", "resourcequotas": "1"})
+        );
+        assert_eq!(
+            status["used"],
+            json!({"pods": "2", "requests.cpu": "600m", "resourcequotas": "1"})
+        );
+
+        let (watcher, _) = controller.watch("/registry/").unwrap();
+        pods.delete("ns", "a", &DeleteOptions::default(), &admin)
+            .unwrap();
+        let event = loop {
+            if let Some(WatchMessage::Event(e)) = watcher.next() {
+                break e;
+            }
+        };
+        assert_eq!(event.kind, EventType::Deleted);
+        controller.handle(&event);
+        let used = &quotas.get("ns", "q").unwrap()["status"]["used"];
+        assert_eq!(
+            used,
+            &json!({"pods": "1", "requests.cpu": "300m", "resourcequotas": "1"})
+        );
+    }
+}
