@@ -161,6 +161,7 @@ fn limit_range_defaults_appear_on_a_created_pod_and_its_bounds_refuse() {
         "LimitRanger plugin set: cpu, memory request for container app; cpu, memory limit for container app"
     );
     assert_eq!(created["status"]["qosClass"], "Burstable");
+    assert!(created["spec"].get("initContainers").is_none(), "{created}");
 
     let small = pod("small", json!({"requests": {"cpu": "50m"}}));
     let r = s.send_json("POST", "/api/v1/namespaces/default/pods", &small);

@@ -323,8 +323,11 @@ fn validate_limits(obj: &Value) -> Vec<StatusCause> {
 
 impl Strategy for LimitRangeStrategy {
     fn set_defaults(&self, obj: &mut Value) {
-        for item in obj["spec"]["limits"]
-            .as_array_mut()
+        // `get_mut`, not indexing, so that a LimitRange without limits is not given `null` ones.
+        for item in obj
+            .get_mut("spec")
+            .and_then(|spec| spec.get_mut("limits"))
+            .and_then(Value::as_array_mut)
             .into_iter()
             .flatten()
             .filter(|i| i.is_object())

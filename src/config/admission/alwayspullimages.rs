@@ -9,7 +9,9 @@
 
 use serde_json::Value;
 
-use super::{aggregate, containers, AdmissionPlugin, Attributes, Operation, CONTAINER_LISTS};
+use super::{
+    aggregate, containers, containers_mut, AdmissionPlugin, Attributes, Operation, CONTAINER_LISTS,
+};
 use crate::scheme::meta::StatusError;
 
 pub struct AlwaysPullImages;
@@ -36,10 +38,8 @@ impl AdmissionPlugin for AlwaysPullImages {
             return Ok(());
         }
         for list in CONTAINER_LISTS {
-            for c in pod["spec"][list].as_array_mut().into_iter().flatten() {
-                if c.is_object() {
-                    c["imagePullPolicy"] = Value::String("Always".into());
-                }
+            for c in containers_mut(pod, list) {
+                c["imagePullPolicy"] = Value::String("Always".into());
             }
         }
         Ok(())
@@ -110,6 +110,7 @@ mod tests {
             "Always"
         );
         assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "Always");
+        assert!(pod["spec"].get("ephemeralContainers").is_none());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{aggregate, AdmissionPlugin, Attributes, Clients, Operation};
+use super::{aggregate, containers_mut, AdmissionPlugin, Attributes, Clients, Operation};
 use crate::apis::core::limitrange::{LIMIT_TYPE_CONTAINER, LIMIT_TYPE_POD};
 use crate::scheme::meta::StatusError;
 use crate::util::resource::{resource_list, Quantity, ResourceList};
@@ -66,10 +66,7 @@ fn mutate_pod(limit_range: &Value, pod: &mut Value) {
         ("containers", "container"),
         ("initContainers", "init container"),
     ] {
-        for c in pod["spec"][list].as_array_mut().into_iter().flatten() {
-            if !c.is_object() {
-                continue;
-            }
+        for c in containers_mut(pod, list) {
             let name = c["name"].as_str().unwrap_or_default().to_string();
             // Go notes, per container, the requests it set before the limits.
             for (kind, defaults, label) in [
@@ -309,6 +306,7 @@ mod tests {
             p["metadata"]["annotations"][LIMIT_RANGER_ANNOTATION],
             "LimitRanger plugin set: cpu request for container app; cpu limit for container app"
         );
+        assert!(p["spec"].get("initContainers").is_none());
     }
 
     #[test]

@@ -158,6 +158,17 @@ pub fn containers(pod: &Value) -> impl Iterator<Item = (String, &Value)> {
     })
 }
 
+/// The containers of one list of a pod spec, to change in place. Reached with `get_mut`, because
+/// indexing a `Value` mutably would add the list, as `null`, to a pod that has none.
+pub fn containers_mut<'a>(pod: &'a mut Value, list: &str) -> impl Iterator<Item = &'a mut Value> {
+    pod.get_mut("spec")
+        .and_then(|spec| spec.get_mut(list))
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter(|c| c.is_object())
+}
+
 /// `utilerrors.NewAggregate(...).Error()`: one message as it is, several (without repeats) in
 /// brackets, as kube-apiserver joins a plugin's errors.
 pub fn aggregate(messages: &[String]) -> String {
