@@ -185,12 +185,13 @@ impl Quantity {
     }
 }
 
-/// `Add`: a zero takes the other's format, so `0 + 1Gi` prints as `1Gi`.
+/// `Add`: a zero takes the other's format, so `0 + 1Gi` prints as `1Gi`. Sums saturate: a
+/// quota adds up quantities clients chose, and two huge ones must not overflow.
 impl std::ops::Add for Quantity {
     type Output = Quantity;
     fn add(self, other: Quantity) -> Quantity {
         Quantity {
-            nanos: self.nanos + other.nanos,
+            nanos: self.nanos.saturating_add(other.nanos),
             format: if self.is_zero() {
                 other.format
             } else {
@@ -204,7 +205,7 @@ impl std::ops::Sub for Quantity {
     type Output = Quantity;
     fn sub(self, other: Quantity) -> Quantity {
         Quantity {
-            nanos: self.nanos - other.nanos,
+            nanos: self.nanos.saturating_sub(other.nanos),
             format: self.format,
         }
     }
@@ -354,5 +355,7 @@ mod tests {
         assert_eq!((q("250m") + q("250m")).to_string(), "500m");
         assert_eq!((q("1") - q("1")).to_string(), "0");
         assert_eq!(Quantity::from_value(&serde_json::json!(2)), Some(q("2")));
+        let huge = q("1e29");
+        assert!(huge + huge > huge);
     }
 }
