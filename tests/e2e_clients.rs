@@ -1177,3 +1177,37 @@ fn kubectl_quota_until_refused_and_limit_ranges() {
         "{described}"
     );
 }
+
+#[test]
+fn python_client_reads_quota_status_and_a_refusal() {
+    let s = TestServer::start("python-quota", &[]);
+    let script = r#"
+import sys, time
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+v1 = client.CoreV1Api()
+v1.create_namespaced_limit_range("default", {"metadata": {"name": "lr"},
+    "spec": {"limits": [{"type": "Container", "default": {"memory": "128Mi"}}]}})
+v1.create_namespaced_resource_quota("default", {"metadata": {"name": "mem"},
+    "spec": {"hard": {"limits.memory": "200Mi"}}})
+for _ in range(200):
+    q = v1.read_namespaced_resource_quota_status("mem", "default")
+    if q.status and q.status.hard:
+        break
+    time.sleep(0.05)
+assert q.status.hard == {"limits.memory": "200Mi"} and q.status.used == {"limits.memory": "0"}, q.status
+pod = lambda n: {"metadata": {"name": n}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+made = v1.create_namespaced_pod("default", pod("p1"))
+assert made.spec.containers[0].resources.limits == {"memory": "128Mi"}, made.spec.containers[0].resources
+try:
+    v1.create_namespaced_pod("default", pod("p2"))
+    raise SystemExit("expected a 403")
+except client.exceptions.ApiException as e:
+    assert e.status == 403 and "exceeded quota: mem, requested: limits.memory=128Mi, used: limits.memory=128Mi, limited: limits.memory=200Mi" in e.body, (e.status, e.body)
+assert v1.read_namespaced_resource_quota("mem", "default").status.used == {"limits.memory": "128Mi"}
+assert [l.type for l in v1.read_namespaced_limit_range("lr", "default").spec.limits] == ["Container"]
+print("python quota ok")
+"#;
+    python(&s, script, "python quota ok");
+    s.stop();
+}
