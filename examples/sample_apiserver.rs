@@ -293,11 +293,14 @@ fn main() {
     });
     // Only the front proxy's users get in, so AlwaysAllow is "whatever mini-apiserver allowed".
     // Namespaces live in mini-apiserver, not here: kube's sample server checks them there through
-    // an informer; this one takes any namespace the caller names.
+    // an informer; this one takes any namespace the caller names. The other default-on plugins
+    // are kube-apiserver's, not the generic server's kube's sample builds on, and read kinds
+    // (service accounts, limit ranges, quotas) this server does not serve.
     let mut flags: Vec<OsString> = vec![
         "--anonymous-auth=false".into(),
         "--authorization-mode=AlwaysAllow".into(),
-        "--disable-admission-plugins=NamespaceLifecycle".into(),
+        "--disable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota"
+            .into(),
     ];
     match (&kubeconfig, given_ca) {
         (_, true) => {}

@@ -1089,3 +1089,125 @@ fn kubectl_auth_can_i_and_rbac_objects() {
     s.stop();
 }
 // ANCHOR_END: kubectl_auth_can_i
+
+/// Collapses the runs of spaces a tab writer pads columns with, to compare table rows.
+fn squeezed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn kubectl_quota_until_refused_and_limit_ranges() {
+    let s = TestServer::start("kubectl-quota", &[]);
+    ok(&s, &["create", "namespace", "q"]);
+    let created = ok(
+        &s,
+        &[
+            "create",
+            "quota",
+            "small",
+            "-n",
+            "q",
+            "--hard=pods=2,configmaps=3",
+        ],
+    );
+    assert!(created.contains("resourcequota/small created"), "{created}");
+    // The quota counts nothing until its controller has filled in status.hard.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ok(
+        &s,
+        &[
+            "get",
+            "quota",
+            "small",
+            "-n",
+            "q",
+            "-o",
+            "jsonpath={.status.hard.pods}",
+        ],
+    ) != "2"
+    {
+        assert!(Instant::now() < deadline, "the quota never got its status");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for name in ["p1", "p2"] {
+        let out = ok(&s, &["run", name, "-n", "q", "--image=nginx:1.27"]);
+        assert!(out.contains(&format!("pod/{name} created")), "{out}");
+    }
+    let (success, refused) = kubectl(&s, &["run", "p3", "-n", "q", "--image=nginx:1.27"]);
+    assert!(!success, "{refused}");
+    assert!(
+        refused.contains("Error from server (Forbidden): pods \"p3\" is forbidden: exceeded quota: small, requested: pods=1, used: pods=2, limited: pods=2"),
+        "{refused}"
+    );
+    let described = squeezed(&ok(&s, &["describe", "quota", "small", "-n", "q"]));
+    assert!(
+        described.contains("Name: small Namespace: q Resource Used Hard -------- ---- ---- configmaps 0 3 pods 2 2"),
+        "{described}"
+    );
+    let listed = squeezed(&ok(&s, &["get", "quota", "-n", "q"]));
+    assert!(
+        listed.starts_with("NAME AGE REQUEST LIMIT small "),
+        "{listed}"
+    );
+    assert!(listed.ends_with("configmaps: 0/3, pods: 2/2"), "{listed}");
+
+    let manifest = s.dir.join("limits.json");
+    let lr = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "bounds"},
+        "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"},
+                             "defaultRequest": {"cpu": "200m"}, "min": {"cpu": "100m"}}]}});
+    std::fs::write(&manifest, lr.to_string()).unwrap();
+    let out = ok(&s, &["create", "-n", "q", "-f", manifest.to_str().unwrap()]);
+    assert!(out.contains("limitrange/bounds created"), "{out}");
+    let listed = squeezed(&ok(&s, &["get", "limits", "-n", "q"]));
+    assert!(listed.starts_with("NAME CREATED AT bounds 20"), "{listed}");
+    let described = squeezed(&ok(&s, &["describe", "limitrange", "bounds", "-n", "q"]));
+    assert!(
+        described.contains("Container cpu 100m - 200m 500m -"),
+        "{described}"
+    );
+    // `describe ns` lists the namespace's quotas and limit ranges, which it reads from
+    // `resourcequotas` and `limitranges`.
+    let described = squeezed(&ok(&s, &["describe", "ns", "q"]));
+    assert!(
+        described.contains("Resource Quotas Name: small Resource Used Hard -------- --- --- configmaps 0 3 pods 2 2"),
+        "{described}"
+    );
+    assert!(
+        described.contains("Resource Limits Type Resource Min Max Default Request Default Limit Max Limit/Request Ratio"),
+        "{described}"
+    );
+}
+
+#[test]
+fn python_client_reads_quota_status_and_a_refusal() {
+    let s = TestServer::start("python-quota", &[]);
+    let script = r#"
+import sys, time
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+v1 = client.CoreV1Api()
+v1.create_namespaced_limit_range("default", {"metadata": {"name": "lr"},
+    "spec": {"limits": [{"type": "Container", "default": {"memory": "128Mi"}}]}})
+v1.create_namespaced_resource_quota("default", {"metadata": {"name": "mem"},
+    "spec": {"hard": {"limits.memory": "200Mi"}}})
+for _ in range(200):
+    q = v1.read_namespaced_resource_quota_status("mem", "default")
+    if q.status and q.status.hard:
+        break
+    time.sleep(0.05)
+assert q.status.hard == {"limits.memory": "200Mi"} and q.status.used == {"limits.memory": "0"}, q.status
+pod = lambda n: {"metadata": {"name": n}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+made = v1.create_namespaced_pod("default", pod("p1"))
+assert made.spec.containers[0].resources.limits == {"memory": "128Mi"}, made.spec.containers[0].resources
+try:
+    v1.create_namespaced_pod("default", pod("p2"))
+    raise SystemExit("expected a 403")
+except client.exceptions.ApiException as e:
+    assert e.status == 403 and "exceeded quota: mem, requested: limits.memory=128Mi, used: limits.memory=128Mi, limited: limits.memory=200Mi" in e.body, (e.status, e.body)
+assert v1.read_namespaced_resource_quota("mem", "default").status.used == {"limits.memory": "128Mi"}
+assert [l.type for l in v1.read_namespaced_limit_range("lr", "default").spec.limits] == ["Container"]
+print("python quota ok")
+"#;
+    python(&s, script, "python quota ok");
+    s.stop();
+}

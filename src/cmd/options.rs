@@ -597,11 +597,11 @@ impl AuthorizationOptions {
 impl AdmissionOptions {
     fn add_flags(&self, fss: &mut NamedFlagSets) {
         let fs = fss.flag_set("admission");
-        fs.add("enable-admission-plugins", "strings", "[]", "Admission plugins to turn on besides the default ones (NamespaceLifecycle). Comma-separated; the plugins known are AlwaysAdmit, NamespaceAutoProvision, NamespaceLifecycle, NamespaceExists, AlwaysDeny. They run in that fixed order, whatever order this flag names them in.", |o, v| {
+        fs.add("enable-admission-plugins", "strings", "[]", "Admission plugins to turn on besides the default ones (NamespaceLifecycle, LimitRanger, ServiceAccount, ResourceQuota). Comma-separated; the plugins known are AlwaysAdmit, NamespaceAutoProvision, NamespaceLifecycle, NamespaceExists, LimitRanger, ServiceAccount, AlwaysPullImages, ResourceQuota, AlwaysDeny. They run in that fixed order, whatever order this flag names them in.", |o, v| {
             push_list(&mut o.admission.enable_plugins, v);
             Ok(())
         });
-        fs.add("disable-admission-plugins", "strings", "[]", "Admission plugins to turn off although they are on by default (NamespaceLifecycle). Comma-separated; the plugins known are AlwaysAdmit, NamespaceAutoProvision, NamespaceLifecycle, NamespaceExists, AlwaysDeny. Naming a plugin here and in --enable-admission-plugins is an error.", |o, v| {
+        fs.add("disable-admission-plugins", "strings", "[]", "Admission plugins to turn off although they are on by default (NamespaceLifecycle, LimitRanger, ServiceAccount, ResourceQuota). Comma-separated; the plugins known are AlwaysAdmit, NamespaceAutoProvision, NamespaceLifecycle, NamespaceExists, LimitRanger, ServiceAccount, AlwaysPullImages, ResourceQuota, AlwaysDeny. Naming a plugin here and in --enable-admission-plugins is an error.", |o, v| {
             push_list(&mut o.admission.disable_plugins, v);
             Ok(())
         });

@@ -5,7 +5,8 @@
 //! Its post-start hook `start-system-namespaces-controller` creates the namespaces every cluster
 //! has (`default`, `kube-system`, `kube-public`, `kube-node-lease`), as kube-apiserver's system
 //! namespaces controller does. Its hook `start-service-account-controller` gives each namespace
-//! its `default` ServiceAccount ([`super::serviceaccounts`]), and `bootstrap-controller` creates
+//! its `default` ServiceAccount ([`super::serviceaccounts`]), `start-resource-quota-controller`
+//! keeps each ResourceQuota's status true ([`super::resourcequota`]), and `bootstrap-controller` creates
 //! the `kubernetes` Service in `default`, the address pods reach this server at.
 //! `rbac/bootstrap-roles` writes the bootstrap RBAC policy ([`crate::registry::rbac`]).
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
-use super::{generic_store, new_store, resource_handler, serviceaccounts};
+use super::{generic_store, new_store, resource_handler, resourcequota, serviceaccounts};
 use crate::config::admission::Stores;
 use crate::config::authorization::rbac::DefaultRuleResolver;
 use crate::config::{admin_user, Config, ExtraConfig};
@@ -55,21 +56,34 @@ pub fn create_kube_apiserver(
     let deployments = new_store(config, "apps", "v1", "deployments");
     // The same objects as `events`, under the same prefix, renamed (`apis::events`).
     let events_v1 = new_store(config, "events.k8s.io", "v1", "events");
+    let limit_ranges = new_store(config, "", "v1", "limitranges");
+    let resource_quotas = new_store(config, "", "v1", "resourcequotas");
     let namespace_store = new_store(config, "", "v1", "namespaces");
     config.admission.initialize(Stores {
         namespaces: Arc::downgrade(&namespace_store),
+        service_accounts: Arc::downgrade(&service_accounts),
+        limit_ranges: Arc::downgrade(&limit_ranges),
+        resource_quotas: Arc::downgrade(&resource_quotas),
     });
+    // Every namespaced kind: what a namespace's deletion empties, and what a quota may count.
+    let namespaced = vec![
+        Arc::clone(&configmaps),
+        Arc::clone(&secrets),
+        Arc::clone(&service_accounts),
+        Arc::clone(&events),
+        Arc::clone(&pods),
+        Arc::clone(&services),
+        Arc::clone(&deployments),
+        Arc::clone(&limit_ranges),
+        Arc::clone(&resource_quotas),
+    ];
+    let quota_controller = resourcequota::ResourceQuotaController {
+        quotas: Arc::clone(&resource_quotas),
+        counted: namespaced.clone(),
+    };
     let namespaces = Arc::new(NamespaceRest {
         namespaces: Arc::clone(&namespace_store),
-        namespaced: vec![
-            Arc::clone(&configmaps),
-            Arc::clone(&secrets),
-            Arc::clone(&service_accounts),
-            Arc::clone(&events),
-            Arc::clone(&pods),
-            Arc::clone(&services),
-            Arc::clone(&deployments),
-        ],
+        namespaced,
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
     let service_accounts_for_hook = Arc::clone(&service_accounts);
@@ -85,6 +99,8 @@ pub fn create_kube_apiserver(
             resource_handler(config, events),
             resource_handler(config, pods),
             resource_handler(config, services),
+            resource_handler(config, limit_ranges),
+            resource_handler(config, resource_quotas),
         ],
     });
     server.install_api_group(APIGroupInfo {
@@ -141,6 +157,15 @@ pub fn create_kube_apiserver(
         serviceaccounts::start_controller(
             Arc::clone(&namespace_store),
             Arc::clone(&service_accounts_for_hook),
+            Arc::clone(&lifecycle),
+        )
+    });
+    let lifecycle = Arc::clone(&config.lifecycle);
+    let registry_root = format!("{}/", config.etcd_prefix.trim_end_matches('/'));
+    server.add_post_start_hook("start-resource-quota-controller", move || {
+        resourcequota::start(
+            quota_controller.clone(),
+            registry_root.clone(),
             Arc::clone(&lifecycle),
         )
     });

@@ -15,6 +15,8 @@
 //! - [`lifecycle_signals`]: the shutdown signals every part can read.
 //! - [`serviceaccounts`]: the in-process stand-in for the controller that gives each namespace
 //!   its `default` ServiceAccount.
+//! - [`resourcequota`]: the in-process stand-in for the controller that keeps each
+//!   ResourceQuota's status true.
 
 pub mod aggregator;
 pub mod apiextensions;
@@ -22,6 +24,7 @@ pub mod filters;
 pub mod generic;
 pub mod kubeapiserver;
 pub mod lifecycle_signals;
+pub mod resourcequota;
 pub mod serviceaccounts;
 
 use std::sync::Arc;

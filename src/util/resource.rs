@@ -9,6 +9,7 @@
 //! `1Ei` is about 1.2e27 billionths, far below the type's 1.7e38.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
@@ -184,12 +185,13 @@ impl Quantity {
     }
 }
 
-/// `Add`: a zero takes the other's format, so `0 + 1Gi` prints as `1Gi`.
+/// `Add`: a zero takes the other's format, so `0 + 1Gi` prints as `1Gi`. Sums saturate: a
+/// quota adds up quantities clients chose, and two huge ones must not overflow.
 impl std::ops::Add for Quantity {
     type Output = Quantity;
     fn add(self, other: Quantity) -> Quantity {
         Quantity {
-            nanos: self.nanos + other.nanos,
+            nanos: self.nanos.saturating_add(other.nanos),
             format: if self.is_zero() {
                 other.format
             } else {
@@ -203,7 +205,7 @@ impl std::ops::Sub for Quantity {
     type Output = Quantity;
     fn sub(self, other: Quantity) -> Quantity {
         Quantity {
-            nanos: self.nanos - other.nanos,
+            nanos: self.nanos.saturating_sub(other.nanos),
             format: self.format,
         }
     }
@@ -257,6 +259,28 @@ impl fmt::Display for Quantity {
             }
         }
     }
+}
+
+/// `v1.ResourceList`: quantities by resource name, in name order.
+pub type ResourceList = BTreeMap<String, Quantity>;
+
+/// The quantities of a JSON map (`resources.requests`, `spec.hard`); what does not parse is left
+/// out, as validation has already refused it where it matters.
+pub fn resource_list(v: &Value) -> ResourceList {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, q)| Quantity::from_value(q).map(|q| (k.clone(), q)))
+        .collect()
+}
+
+/// A resource list as JSON, each quantity in its canonical form.
+pub fn resource_list_value(list: &ResourceList) -> Value {
+    Value::Object(
+        list.iter()
+            .map(|(k, q)| (k.clone(), q.to_value()))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -331,5 +355,7 @@ mod tests {
         assert_eq!((q("250m") + q("250m")).to_string(), "500m");
         assert_eq!((q("1") - q("1")).to_string(), "0");
         assert_eq!(Quantity::from_value(&serde_json::json!(2)), Some(q("2")));
+        let huge = q("1e29");
+        assert!(huge + huge > huge);
     }
 }

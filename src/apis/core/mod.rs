@@ -8,12 +8,16 @@
 //! - [`configmap`] holds ConfigMap;
 //! - [`event`] holds Event;
 //! - [`secret`] holds Secret;
-//! - [`serviceaccount`] holds ServiceAccount.
+//! - [`serviceaccount`] holds ServiceAccount;
+//! - [`limitrange`] holds LimitRange;
+//! - [`resourcequota`] holds ResourceQuota.
 
 pub mod configmap;
 pub mod event;
+pub mod limitrange;
 pub mod namespace;
 pub mod pod;
+pub mod resourcequota;
 pub mod secret;
 pub mod service;
 pub mod serviceaccount;
@@ -24,8 +28,10 @@ use crate::scheme::schema::{field, Struct, Type};
 use crate::scheme::{ResourceDef, Scheme, Subresource, ALL_VERBS};
 use configmap::ConfigMapStrategy;
 use event::EventStrategy;
+use limitrange::LimitRangeStrategy;
 use namespace::NamespaceStrategy;
 use pod::PodStrategy;
+use resourcequota::ResourceQuotaStrategy;
 use secret::SecretStrategy;
 use service::ServiceStrategy;
 use serviceaccount::ServiceAccountStrategy;
@@ -178,6 +184,36 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         selectable_fields: service::SELECTABLE_FIELDS,
         subresources: &[Subresource::Status],
         strategy: Arc::new(ServiceStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "LimitRange",
+        resource: "limitranges",
+        singular: "limitrange",
+        namespaced: true,
+        short_names: &["limits"],
+        categories: &[],
+        verbs: ALL_VERBS,
+        schema: &limitrange::LIMIT_RANGE,
+        selectable_fields: &[],
+        subresources: &[],
+        strategy: Arc::new(LimitRangeStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "",
+        version: "v1",
+        kind: "ResourceQuota",
+        resource: "resourcequotas",
+        singular: "resourcequota",
+        namespaced: true,
+        short_names: &["quota"],
+        categories: &[],
+        verbs: ALL_VERBS,
+        schema: &resourcequota::RESOURCE_QUOTA,
+        selectable_fields: &[],
+        subresources: &[Subresource::Status],
+        strategy: Arc::new(ResourceQuotaStrategy),
     });
 }
 // ANCHOR_END: add_to_scheme

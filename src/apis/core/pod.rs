@@ -985,6 +985,18 @@ fn none_if_empty(v: &Value) -> Value {
 
 pub struct PodStrategy;
 
+/// v1 conversion writes `serviceAccountName` (filled in by the ServiceAccount admission plugin)
+/// back into the deprecated `serviceAccount`, so old clients read the same account.
+fn mirror_service_account(pod: &mut Value) {
+    if let Some(name) = pod["spec"]["serviceAccountName"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+    {
+        pod["spec"]["serviceAccount"] = json!(name);
+    }
+}
+
 impl Strategy for PodStrategy {
     fn return_deleted_object(&self) -> bool {
         true
@@ -993,15 +1005,26 @@ impl Strategy for PodStrategy {
     fn set_defaults(&self, obj: &mut Value) {
         default_pod_spec(&mut obj["spec"]);
         default_requests_to_limits(&mut obj["spec"]);
+        // v1 conversion: the deprecated `serviceAccount` stands in for an empty
+        // `serviceAccountName`.
+        if let Some(spec) = obj["spec"].as_object_mut() {
+            if unset(spec.get("serviceAccountName").unwrap_or(&Value::Null)) {
+                if let Some(sa) = spec.get("serviceAccount").filter(|v| !unset(v)).cloned() {
+                    spec.insert("serviceAccountName".into(), sa);
+                }
+            }
+        }
     }
 
     fn prepare_for_create(&self, obj: &mut Value) {
         let qos = qos_class(&obj["spec"]);
         obj["status"] = json!({"phase": "Pending", "qosClass": qos});
+        mirror_service_account(obj);
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         new["status"] = old["status"].clone();
+        mirror_service_account(new);
     }
 
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {

@@ -9,12 +9,20 @@
 //! - [`admit`], [`deny`]: AlwaysAdmit and AlwaysDeny, the two trivial answers.
 //! - [`namespace_autoprovision`], [`namespace_lifecycle`], [`namespace_exists`]: where an object
 //!   may be created.
+//! - [`limitranger`]: a namespace's LimitRanges, applied to the containers of each new pod.
+//! - [`serviceaccount`]: the account a pod runs as, filled in and checked.
+//! - [`alwayspullimages`]: every image pulled anew, with the puller's credentials.
+//! - [`resourcequota`]: a namespace's ResourceQuotas, charged for each create.
 
 pub mod admit;
+pub mod alwayspullimages;
 pub mod deny;
+pub mod limitranger;
 pub mod namespace_autoprovision;
 pub mod namespace_exists;
 pub mod namespace_lifecycle;
+pub mod resourcequota;
+pub mod serviceaccount;
 
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -95,15 +103,84 @@ pub struct Clients {
 
 pub struct Stores {
     pub namespaces: Weak<Store>,
+    pub service_accounts: Weak<Store>,
+    pub limit_ranges: Weak<Store>,
+    pub resource_quotas: Weak<Store>,
 }
 // ANCHOR_END: clients
 
 impl Clients {
-    pub fn namespaces(&self) -> Result<Arc<Store>, StatusError> {
+    fn store(&self, which: fn(&Stores) -> &Weak<Store>) -> Result<Arc<Store>, StatusError> {
         self.stores
             .get()
-            .and_then(|s| s.namespaces.upgrade())
+            .and_then(|s| which(s).upgrade())
             .ok_or_else(|| StatusError::internal("admission plugins are not initialized"))
+    }
+
+    pub fn namespaces(&self) -> Result<Arc<Store>, StatusError> {
+        self.store(|s| &s.namespaces)
+    }
+
+    pub fn service_accounts(&self) -> Result<Arc<Store>, StatusError> {
+        self.store(|s| &s.service_accounts)
+    }
+
+    pub fn limit_ranges(&self) -> Result<Arc<Store>, StatusError> {
+        self.store(|s| &s.limit_ranges)
+    }
+
+    pub fn resource_quotas(&self) -> Result<Arc<Store>, StatusError> {
+        self.store(|s| &s.resource_quotas)
+    }
+
+    /// The items of a namespace's objects in one store, as a lister would hand them over.
+    pub fn list_in(store: &Store, namespace: &str) -> Result<Vec<Value>, StatusError> {
+        let list = store.list(namespace, &Default::default())?;
+        Ok(match list.get("items") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        })
+    }
+}
+
+/// The lists of containers in a pod spec, in the order Go's `VisitContainersWithPath` visits them.
+pub const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+/// Every container of a pod with its path (`spec.containers[0]`).
+pub fn containers(pod: &Value) -> impl Iterator<Item = (String, &Value)> {
+    CONTAINER_LISTS.into_iter().flat_map(move |list| {
+        pod["spec"][list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(move |(i, c)| (format!("spec.{list}[{i}]"), c))
+    })
+}
+
+/// The containers of one list of a pod spec, to change in place. Reached with `get_mut`, because
+/// indexing a `Value` mutably would add the list, as `null`, to a pod that has none.
+pub fn containers_mut<'a>(pod: &'a mut Value, list: &str) -> impl Iterator<Item = &'a mut Value> {
+    pod.get_mut("spec")
+        .and_then(|spec| spec.get_mut(list))
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter(|c| c.is_object())
+}
+
+/// `utilerrors.NewAggregate(...).Error()`: one message as it is, several (without repeats) in
+/// brackets, as kube-apiserver joins a plugin's errors.
+pub fn aggregate(messages: &[String]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for m in messages {
+        if !seen.contains(&m.as_str()) {
+            seen.push(m);
+        }
+    }
+    match seen.as_slice() {
+        [one] => one.to_string(),
+        many => format!("[{}]", many.join(", ")),
     }
 }
 
@@ -128,7 +205,9 @@ pub struct Registration {
 
 /// The plugins we have, in the order they run: kube-apiserver's `AllOrderedPlugins` with the
 /// ones we lack left out. The namespace plugins come first (nothing else should look at an
-/// object headed for a namespace that cannot take it), AlwaysDeny at the very end.
+/// object headed for a namespace that cannot take it); LimitRanger fills in container resources
+/// before ResourceQuota charges them; ResourceQuota is last but for AlwaysDeny, so that nothing
+/// is charged for a request a later plugin would refuse.
 pub static PLUGINS: &[Registration] = &[
     Registration {
         name: "AlwaysAdmit",
@@ -149,6 +228,26 @@ pub static PLUGINS: &[Registration] = &[
         name: "NamespaceExists",
         default_on: false,
         new: |c| Arc::new(namespace_exists::Exists::new(c)),
+    },
+    Registration {
+        name: "LimitRanger",
+        default_on: true,
+        new: |c| Arc::new(limitranger::LimitRanger::new(c)),
+    },
+    Registration {
+        name: "ServiceAccount",
+        default_on: true,
+        new: |c| Arc::new(serviceaccount::ServiceAccount::new(c)),
+    },
+    Registration {
+        name: "AlwaysPullImages",
+        default_on: false,
+        new: |_| Arc::new(alwayspullimages::AlwaysPullImages),
+    },
+    Registration {
+        name: "ResourceQuota",
+        default_on: true,
+        new: |c| Arc::new(resourcequota::ResourceQuota::new(c)),
     },
     Registration {
         name: "AlwaysDeny",
@@ -258,14 +357,37 @@ mod tests {
 
     #[test]
     fn default_on_set_and_fixed_order() {
-        assert_eq!(enabled_plugin_names(&[], &[]), ["NamespaceLifecycle"]);
+        assert_eq!(
+            enabled_plugin_names(&[], &[]),
+            [
+                "NamespaceLifecycle",
+                "LimitRanger",
+                "ServiceAccount",
+                "ResourceQuota"
+            ]
+        );
         let enabled = enabled_plugin_names(
             &names(&["AlwaysDeny", "NamespaceExists", "NamespaceAutoProvision"]),
             &names(&["NamespaceLifecycle"]),
         );
         assert_eq!(
             enabled,
-            ["NamespaceAutoProvision", "NamespaceExists", "AlwaysDeny"]
+            [
+                "NamespaceAutoProvision",
+                "NamespaceExists",
+                "LimitRanger",
+                "ServiceAccount",
+                "ResourceQuota",
+                "AlwaysDeny"
+            ]
+        );
+        let enabled = enabled_plugin_names(
+            &names(&["AlwaysPullImages"]),
+            &names(&["LimitRanger", "ResourceQuota"]),
+        );
+        assert_eq!(
+            enabled,
+            ["NamespaceLifecycle", "ServiceAccount", "AlwaysPullImages"]
         );
     }
 
