@@ -35,14 +35,14 @@ pub static CUSTOM_RESOURCE_DEFINITION: Struct = Struct {
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
-        group: GROUP,
-        version: "v1",
-        kind: "CustomResourceDefinition",
-        resource: "customresourcedefinitions",
-        singular: "customresourcedefinition",
+        group: GROUP.into(),
+        version: "v1".into(),
+        kind: "CustomResourceDefinition".into(),
+        resource: "customresourcedefinitions".into(),
+        singular: "customresourcedefinition".into(),
         namespaced: false,
-        short_names: &["crd", "crds"],
-        categories: &["api-extensions"],
+        short_names: crate::scheme::names(&["crd", "crds"]),
+        categories: crate::scheme::names(&["api-extensions"]),
         verbs: ALL_VERBS,
         schema: &CUSTOM_RESOURCE_DEFINITION,
         selectable_fields: &[],
@@ -132,10 +132,10 @@ impl Strategy for CustomResourceDefinitionStrategy {
 
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![TableColumn {
-            name: "Created At",
-            type_: "date",
-            format: "",
-            description: "When the definition was created.",
+            name: "Created At".into(),
+            type_: "date".into(),
+            format: "".into(),
+            description: "When the definition was created.".into(),
             priority: 0,
         }]
     }

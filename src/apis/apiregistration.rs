@@ -37,14 +37,14 @@ pub static API_SERVICE: Struct = Struct {
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
-        group: GROUP,
-        version: "v1",
-        kind: "APIService",
-        resource: "apiservices",
-        singular: "apiservice",
+        group: GROUP.into(),
+        version: "v1".into(),
+        kind: "APIService".into(),
+        resource: "apiservices".into(),
+        singular: "apiservice".into(),
         namespaced: false,
-        short_names: &[],
-        categories: &["api-extensions"],
+        short_names: Vec::new(),
+        categories: crate::scheme::names(&["api-extensions"]),
         verbs: ALL_VERBS,
         schema: &API_SERVICE,
         selectable_fields: &[],
@@ -199,17 +199,17 @@ impl Strategy for APIServiceStrategy {
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
             TableColumn {
-                name: "Service",
-                type_: "string",
-                format: "",
-                description: "The service that serves this API, or Local.",
+                name: "Service".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "The service that serves this API, or Local.".into(),
                 priority: 0,
             },
             TableColumn {
-                name: "Available",
-                type_: "string",
-                format: "",
-                description: "Whether the API is reachable.",
+                name: "Available".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "Whether the API is reachable.".into(),
                 priority: 0,
             },
             AGE_COLUMN,

@@ -633,8 +633,8 @@ impl Store {
         }
         Ok(Deleted::Status(StatusDetails {
             name: name.into(),
-            group: self.def.group.into(),
-            kind: self.def.resource.into(),
+            group: self.def.group.to_string(),
+            kind: self.def.resource.to_string(),
             uid: meta_str(&obj, "uid").into(),
             ..Default::default()
         }))

@@ -175,7 +175,7 @@ fn check_type_meta(fields: &mut Map<String, Value>, def: &ResourceDef) -> Result
     }
     match fields.get("kind") {
         None => {}
-        Some(Value::String(k)) if k == def.kind => {}
+        Some(Value::String(k)) if *k == def.kind => {}
         Some(other) => {
             return Err(StatusError::bad_request(format!(
                 "the kind in the data ({}) does not match the expected kind ({})",
@@ -185,7 +185,7 @@ fn check_type_meta(fields: &mut Map<String, Value>, def: &ResourceDef) -> Result
         }
     }
     fields.insert("apiVersion".into(), Value::String(want_version));
-    fields.insert("kind".into(), Value::String(def.kind.into()));
+    fields.insert("kind".into(), Value::String(def.kind.to_string()));
     Ok(())
 }
 
