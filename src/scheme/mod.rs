@@ -104,6 +104,16 @@ pub trait Strategy: Send + Sync {
         true
     }
 
+    /// The `autoscaling/v1` Scale of an object, for `/scale`. The default is the layout of the
+    /// built-in scalable kinds: `spec.replicas`, `status.replicas`, `spec.selector`.
+    fn to_scale(&self, obj: &Value) -> Value {
+        crate::apis::apps::to_scale(obj)
+    }
+    /// Writes the replica count a Scale asks for into the object.
+    fn set_replicas(&self, obj: &mut Value, replicas: Value) {
+        obj["spec"]["replicas"] = replicas;
+    }
+
     /// Columns after `Name` in the Table view (`kubectl get`).
     fn table_columns(&self) -> Vec<TableColumn>;
     /// The cells for those columns.
