@@ -63,6 +63,15 @@ pub fn local_api_service(group: &str, version: &str, group_priority: i64) -> Val
     })
 }
 
+/// The APIService the aggregator keeps for a group/version that CRDs serve: kept while some
+/// CRD serves it (`automanaged: true`), with the low priority kube gives CRD groups.
+pub fn crd_api_service(group: &str, version: &str) -> Value {
+    let mut svc = local_api_service(group, version, 1000);
+    svc["metadata"]["labels"]["kube-aggregator.kubernetes.io/automanaged"] = json!("true");
+    svc["spec"]["versionPriority"] = json!(100);
+    svc
+}
+
 // ANCHOR: validate_service
 /// `ValidateAPIService`'s checks of where a remote APIService lives and how it is trusted.
 fn validate_service(spec: &Value) -> Vec<StatusCause> {
