@@ -252,6 +252,26 @@ impl TestServer {
         )
     }
 
+    /// The real kubectl (see [`tool`]) against this server, with a cache of its own:
+    /// whether it succeeded, and what it printed (stdout, then stderr).
+    pub fn kubectl(&self, args: &[&str]) -> (bool, String) {
+        let out = std::process::Command::new(tool("KUBECTL", "kubectl"))
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .arg(format!(
+                "--cache-dir={}",
+                self.dir.join("kube-cache").display()
+            ))
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
     /// Graceful shutdown, as SIGTERM would do it.
     pub fn stop(mut self) -> run::lifecycle::Outcome {
         self.server.take().unwrap().shutdown()
