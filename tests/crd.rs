@@ -440,6 +440,24 @@ fn a_name_clash_leaves_names_not_accepted() {
             .status,
         404
     );
+    assert_eq!(crd["status"]["acceptedNames"]["plural"], "gizmos");
+    assert!(crd["status"]["acceptedNames"].get("shortNames").is_none());
+    // The name is freed with the CRD that had it, and the other one gets it.
+    assert_eq!(
+        s.request("DELETE", &format!("{CRDS}/widgets.example.com"), &[], None)
+            .status,
+        200
+    );
+    eventually("gizmos gets its short name and is established", || {
+        let crd = s.get(&format!("{CRDS}/gizmos.example.com")).json();
+        crd["status"]["acceptedNames"]["shortNames"] == json!(["wd"])
+            && condition(&crd, "Established")["status"] == "True"
+    });
+    assert_eq!(
+        s.get("/apis/example.com/v1/namespaces/default/gizmos")
+            .status,
+        200
+    );
     s.stop();
 }
 
