@@ -478,6 +478,16 @@ fn deleting_a_crd_removes_its_objects_and_stops_serving() {
         let path = format!("/apis/example.com/v1/namespaces/{ns}/widgets");
         assert_eq!(s.send_json("POST", &path, &widget(name, 1)).status, 201);
     }
+    // A deleted namespace takes its custom objects along, as it takes its ConfigMaps.
+    assert_eq!(
+        s.request("DELETE", "/api/v1/namespaces/other", &[], None)
+            .status,
+        200
+    );
+    eventually("the namespace is gone", || {
+        s.get("/api/v1/namespaces/other").status == 404
+    });
+    assert_eq!(s.names("/apis/example.com/v1/widgets"), ["a", "b"]);
     let deleted = s.request("DELETE", &format!("{CRDS}/widgets.example.com"), &[], None);
     assert_eq!(deleted.status, 200);
     let marked = deleted.json();

@@ -135,33 +135,7 @@ impl ServingInfos {
         // A storage version that is not served still holds the objects; its store reads them.
         let storage_store = match storage_store {
             Some(s) => s,
-            None => {
-                let mut all_served = crd.clone();
-                for v in all_served["spec"]["versions"]
-                    .as_array_mut()
-                    .into_iter()
-                    .flatten()
-                {
-                    v["served"] = Value::Bool(v["name"] == storage_version);
-                }
-                let def = resource_defs(&all_served)
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| {
-                        StatusError::internal(format!(
-                            "customresourcedefinition {} has no storage version",
-                            crd["metadata"]["name"]
-                        ))
-                    })?;
-                let prefix = storage_prefix(&def);
-                Arc::new(Store::new_at(
-                    def,
-                    Arc::clone(&config.storage),
-                    &config.etcd_prefix,
-                    &prefix,
-                    Arc::clone(&config.admission),
-                ))
-            }
+            None => storage_version_store(crd, config)?,
         };
         Ok(CrdInfo {
             uid: crd["metadata"]["uid"].as_str().unwrap_or("").to_string(),
@@ -173,6 +147,59 @@ impl ServingInfos {
     }
 }
 // ANCHOR_END: serving_infos
+
+/// The store of a CRD's storage version, served or not: where all its objects are.
+pub fn storage_version_store(
+    crd: &Value,
+    config: &CustomResourceConfig,
+) -> Result<Arc<Store>, StatusError> {
+    let storage_version = crate::apis::apiextensions::storage_version(crd).unwrap_or("");
+    let mut only_storage = crd.clone();
+    for v in only_storage["spec"]["versions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        v["served"] = Value::Bool(v["name"] == storage_version);
+    }
+    let def = resource_defs(&only_storage)
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            StatusError::internal(format!(
+                "customresourcedefinition {} has no storage version",
+                crd["metadata"]["name"]
+            ))
+        })?;
+    let prefix = storage_prefix(&def);
+    Ok(Arc::new(Store::new_at(
+        def,
+        Arc::clone(&config.storage),
+        &config.etcd_prefix,
+        &prefix,
+        Arc::clone(&config.admission),
+    )))
+}
+
+// ANCHOR: namespaced_custom_resources
+/// The stores of every namespaced custom resource: what a deleted namespace must also be
+/// emptied of, as the namespace controller finds them through discovery.
+pub fn namespaced_custom_resource_stores(
+    crds: &Store,
+    config: &CustomResourceConfig,
+) -> Vec<Arc<Store>> {
+    let Ok(list) = crds.list("", &crate::scheme::parameter_codec::ListOptions::default()) else {
+        return Vec::new();
+    };
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|crd| crd["spec"]["scope"] == "Namespaced")
+        .filter_map(|crd| storage_version_store(crd, config).ok())
+        .collect()
+}
+// ANCHOR_END: namespaced_custom_resources
 
 pub struct CrdHandler {
     pub crds: Arc<Store>,
