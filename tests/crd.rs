@@ -399,6 +399,20 @@ fn cluster_scope_discovery_and_api_services_follow_the_crds() {
     );
     gadgets = s.get(&format!("{CRDS}/gadgets.example.com")).json();
     assert_eq!(gadgets["metadata"]["generation"], 1);
+    gadgets["spec"]["scope"] = json!("Namespaced");
+    let rescoped = s.send_json("PUT", &format!("{CRDS}/gadgets.example.com"), &gadgets);
+    assert_eq!(rescoped.status, 422);
+    assert_eq!(
+        rescoped.json()["details"]["causes"][0]["field"],
+        "spec.scope"
+    );
+    let protobuf = s.request(
+        "POST",
+        "/apis/example.com/v1/gadgets",
+        &[("Content-Type", "application/vnd.kubernetes.protobuf")],
+        Some(b"k8s\x00"),
+    );
+    assert_eq!(protobuf.status, 415);
     for name in ["gadgets.example.com", "widgets.example.com"] {
         assert_eq!(
             s.request("DELETE", &format!("{CRDS}/{name}"), &[], None)

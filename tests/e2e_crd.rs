@@ -92,6 +92,16 @@ fn kubectl_works_with_a_crd_from_apply_to_deletion() {
         ],
     );
     assert!(waited.contains("condition met"), "{waited}");
+    let resources = ok(&s, &["api-resources", "--api-group=stable.example.com"]);
+    let line = resources
+        .lines()
+        .find(|l| l.starts_with("crontabs"))
+        .unwrap_or("");
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["crontabs", "ct", "stable.example.com/v1", "true", "CronTab"],
+        "{resources}"
+    );
     assert!(
         ok(&s, &["apply", "-f", crontab]).contains("crontab.stable.example.com/my-cron created")
     );

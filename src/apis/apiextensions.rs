@@ -163,6 +163,20 @@ impl Strategy for CustomResourceDefinitionStrategy {
         validate_custom_resource_definition(obj)
     }
 
+    /// An established CRD keeps its scope: its objects are stored under keys that have, or
+    /// have not, a namespace.
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<StatusCause> {
+        let mut causes = validate_custom_resource_definition(new);
+        if is_condition_true(old, "Established") && new["spec"]["scope"] != old["spec"]["scope"] {
+            causes.push(invalid(
+                "spec.scope",
+                &new["spec"]["scope"],
+                "field is immutable",
+            ));
+        }
+        causes
+    }
+
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![TableColumn {
             type_: "date".into(),

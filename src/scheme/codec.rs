@@ -111,6 +111,13 @@ pub fn decode(
                 def.kind
             ))
         })?,
+        // Custom resources are JSON only: their objects have no protobuf schema.
+        PROTOBUF if def.schema.is_open() => {
+            return Err(StatusError::new(
+                415,
+                format!("the body of the request was in an unknown format - accepted media types include: application/json (got {:?})", content_type.unwrap_or("")),
+            ))
+        }
         PROTOBUF => {
             let object = protobuf::decode(body, def.schema).map_err(|why| {
                 StatusError::bad_request(format!("unable to decode a protobuf {}: {why}", def.kind))

@@ -78,6 +78,12 @@ impl Struct {
         self.name.rsplit('.').next().unwrap_or(self.name)
     }
 
+    /// Whether the struct has an [`ANY_OTHER_FIELD`]: then no Go struct describes it, and it
+    /// has no protobuf form.
+    pub fn is_open(&self) -> bool {
+        self.fields.iter().any(|f| f.name == ANY_OTHER_FIELD)
+    }
+
     /// The field of that name, or the struct's [`ANY_OTHER_FIELD`] if it has one.
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         let named = |n: &str| self.fields.iter().find(|f| f.name == n);
