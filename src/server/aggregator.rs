@@ -280,7 +280,9 @@ fn custom_resources_of(
 /// `groupPriorityMinimum`, then name; versions by `versionPriority`, then as kube compares
 /// version names (`v2`, `v1`, `v1beta1`), so that the preferred version comes first.
 fn groups_of(list: &Value) -> Vec<(String, Vec<String>)> {
-    let mut groups: Vec<(i64, String, Vec<(i64, String)>)> = Vec::new();
+    /// A version and its `versionPriority`.
+    type Version = (i64, String);
+    let mut groups: Vec<(i64, String, Vec<Version>)> = Vec::new();
     for svc in list["items"].as_array().into_iter().flatten() {
         let spec = &svc["spec"];
         let (Some(group), Some(version)) = (spec["group"].as_str(), spec["version"].as_str())
