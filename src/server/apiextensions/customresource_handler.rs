@@ -282,3 +282,58 @@ pub fn serves_version(crd: &Value, version: &str) -> bool {
         .flatten()
         .any(|v| v["name"] == version && v["served"] == true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn serving() -> ServingInfos {
+        ServingInfos::new(CustomResourceConfig {
+            storage: Arc::new(crate::storage::embedded::EmbeddedStore::new(10)),
+            etcd_prefix: "/registry".into(),
+            admission: Arc::new(AdmissionChain::new(&[], &[])),
+            lifecycle: Arc::new(LifecycleSignals::default()),
+            min_request_timeout: Duration::ZERO,
+        })
+    }
+
+    fn crd(uid: &str, served_v1beta1: bool) -> Value {
+        let schema = json!({"openAPIV3Schema": {"type": "object"}});
+        json!({"metadata": {"name": "widgets.example.com", "uid": uid},
+               "spec": {"group": "example.com", "scope": "Namespaced",
+                        "names": {"plural": "widgets", "kind": "Widget"},
+                        "versions": [{"name": "v1beta1", "served": served_v1beta1, "storage": true, "schema": schema},
+                                     {"name": "v1", "served": true, "storage": false, "schema": schema}]},
+               "status": {"acceptedNames": {"plural": "widgets", "singular": "widget", "kind": "Widget"}}})
+    }
+
+    #[test]
+    fn serving_info_is_kept_until_the_crd_changes() {
+        let infos = serving();
+        let first = infos.get_or_create(&crd("u1", true)).unwrap();
+        assert!(Arc::ptr_eq(
+            &first,
+            &infos.get_or_create(&crd("u1", true)).unwrap()
+        ));
+        assert!(first.handler("v1beta1").is_some() && first.handler("v1").is_some());
+        let unserved = infos.get_or_create(&crd("u1", false)).unwrap();
+        assert!(!Arc::ptr_eq(&first, &unserved));
+        assert!(unserved.handler("v1beta1").is_none());
+        // The storage version still holds the objects, served or not.
+        assert_eq!(unserved.storage_store.def.version, "v1beta1");
+        assert!(!Arc::ptr_eq(
+            &unserved,
+            &infos.get_or_create(&crd("u2", false)).unwrap()
+        ));
+        infos.remove("widgets.example.com");
+        assert!(infos.infos.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn served_versions_are_the_ones_marked_served() {
+        assert!(serves_version(&crd("u", false), "v1"));
+        assert!(!serves_version(&crd("u", false), "v1beta1"));
+        assert!(!serves_version(&crd("u", true), "v2"));
+    }
+}
