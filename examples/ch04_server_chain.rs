@@ -47,6 +47,28 @@ fn main() {
     register.context.request_info = RequestInfo::parse("POST", api_services, "");
     register.context.user = admin_user();
     assert_eq!(aggregator.serve(&mut register).status, 201);
+    // A CRD: the apiextensions-apiserver's controllers establish it, then its crdHandler
+    // serves widgets.
+    let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let mut define = Request {
+        method: "POST".into(),
+        path: crds.into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: serde_json::json!({
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "kind": "Widget"},
+                     "versions": [{"name": "v1", "served": true, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object"}}}]},
+        })
+        .to_string()
+        .into_bytes(),
+        ..Default::default()
+    };
+    define.context.request_info = RequestInfo::parse("POST", crds, "");
+    define.context.user = admin_user();
+    assert_eq!(aggregator.serve(&mut define).status, 201);
+    wait_until_established(&aggregator, &format!("{crds}/widgets.example.com"));
     println!("{:<7} {:<62} {:<6} ANSWER", "METHOD", "PATH", "CODE");
     for path in [
         "/apis",
@@ -54,7 +76,8 @@ fn main() {
         "/api/v1/namespaces",
         "/api/v1/namespaces/default/configmaps/missing",
         "/apis/apiextensions.k8s.io/v1",
-        "/apis/example.com/v1/widgets",
+        "/apis/example.com/v1/namespaces/default/widgets",
+        "/apis/example.com/v1/namespaces/default/gadgets",
         "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders",
     ] {
         let mut req = Request {
@@ -80,4 +103,30 @@ fn main() {
         };
         println!("{:<7} {path:<62} {:<6} {answer}", "GET", resp.status);
     }
+}
+
+/// Polls the CRD until its `Established` condition is true: the controllers run in a
+/// coroutine, which a real server's worker thread runs beside this one.
+fn wait_until_established(server: &dyn Handler, path: &str) {
+    for _ in 0..500 {
+        let mut req = Request {
+            method: "GET".into(),
+            path: path.into(),
+            ..Default::default()
+        };
+        req.context.request_info = RequestInfo::parse("GET", path, "");
+        req.context.user = admin_user();
+        let body: serde_json::Value =
+            serde_json::from_slice(server.serve(&mut req).body_bytes()).unwrap_or_default();
+        let established = body["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Established" && c["status"] == "True");
+        if established {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{path} was never established");
 }

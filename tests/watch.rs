@@ -2,44 +2,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{open_watch, TestServer};
 use serde_json::{json, Value};
-
-/// Starts a watch and returns a reader of its event lines (chunk framing stripped).
-fn open_watch(s: &TestServer, path: &str, accept: &str) -> impl FnMut() -> Option<Value> {
-    let mut conn = s.connect();
-    let head = format!(
-        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nAccept: {accept}\r\n\r\n",
-        s.token
-    );
-    conn.write_all(head.as_bytes()).unwrap();
-    let mut reader = BufReader::new(conn);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" {
-            break;
-        }
-    }
-    // One event per chunk: the size line, the event, CRLF; a zero-size chunk ends the stream.
-    move || {
-        let mut size = String::new();
-        if reader.read_line(&mut size).ok()? == 0 {
-            return None;
-        }
-        let size = usize::from_str_radix(size.trim(), 16).ok()?;
-        if size == 0 {
-            return None;
-        }
-        let mut chunk = vec![0u8; size + 2];
-        std::io::Read::read_exact(&mut reader, &mut chunk).ok()?;
-        serde_json::from_slice(&chunk[..size]).ok()
-    }
-}
 
 fn cm(name: &str) -> Value {
     json!({"metadata": {"name": name}, "data": {"k": "v"}})

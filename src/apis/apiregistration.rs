@@ -37,14 +37,14 @@ pub static API_SERVICE: Struct = Struct {
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
-        group: GROUP,
-        version: "v1",
-        kind: "APIService",
-        resource: "apiservices",
-        singular: "apiservice",
+        group: GROUP.into(),
+        version: "v1".into(),
+        kind: "APIService".into(),
+        resource: "apiservices".into(),
+        singular: "apiservice".into(),
         namespaced: false,
-        short_names: &[],
-        categories: &["api-extensions"],
+        short_names: Vec::new(),
+        categories: crate::scheme::names(&["api-extensions"]),
         verbs: ALL_VERBS,
         schema: &API_SERVICE,
         selectable_fields: &[],
@@ -61,6 +61,15 @@ pub fn local_api_service(group: &str, version: &str, group_priority: i64) -> Val
         "metadata": {"name": format!("{version}.{group}"), "labels": {"kube-aggregator.kubernetes.io/automanaged": "onstart"}},
         "spec": {"group": group, "version": version, "groupPriorityMinimum": group_priority, "versionPriority": 15},
     })
+}
+
+/// The APIService the aggregator keeps for a group/version that CRDs serve: kept while some
+/// CRD serves it (`automanaged: true`), with the low priority kube gives CRD groups.
+pub fn crd_api_service(group: &str, version: &str) -> Value {
+    let mut svc = local_api_service(group, version, 1000);
+    svc["metadata"]["labels"]["kube-aggregator.kubernetes.io/automanaged"] = json!("true");
+    svc["spec"]["versionPriority"] = json!(100);
+    svc
 }
 
 // ANCHOR: validate_service
@@ -199,17 +208,17 @@ impl Strategy for APIServiceStrategy {
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
             TableColumn {
-                name: "Service",
-                type_: "string",
-                format: "",
-                description: "The service that serves this API, or Local.",
+                name: "Service".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "The service that serves this API, or Local.".into(),
                 priority: 0,
             },
             TableColumn {
-                name: "Available",
-                type_: "string",
-                format: "",
-                description: "Whether the API is reachable.",
+                name: "Available".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "Whether the API is reachable.".into(),
                 priority: 0,
             },
             AGE_COLUMN,

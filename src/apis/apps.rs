@@ -25,14 +25,14 @@ pub const GROUP: &str = "apps";
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
-        group: GROUP,
-        version: "v1",
-        kind: "Deployment",
-        resource: "deployments",
-        singular: "deployment",
+        group: GROUP.into(),
+        version: "v1".into(),
+        kind: "Deployment".into(),
+        resource: "deployments".into(),
+        singular: "deployment".into(),
         namespaced: true,
-        short_names: &["deploy"],
-        categories: &["all"],
+        short_names: crate::scheme::names(&["deploy"]),
+        categories: crate::scheme::names(&["all"]),
         verbs: ALL_VERBS,
         schema: &DEPLOYMENT,
         selectable_fields: &[],
@@ -468,7 +468,7 @@ impl Strategy for DeploymentStrategy {
 
     fn table_columns(&self) -> Vec<TableColumn> {
         let count = |name, description| TableColumn {
-            type_: "integer",
+            type_: "integer".into(),
             ..TableColumn::text(name, description, 0)
         };
         vec![

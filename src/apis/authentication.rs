@@ -72,14 +72,14 @@ pub static SELF_SUBJECT_REVIEW: Struct = Struct {
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
-        group: GROUP,
-        version: "v1",
-        kind: "SelfSubjectReview",
-        resource: "selfsubjectreviews",
-        singular: "selfsubjectreview",
+        group: GROUP.into(),
+        version: "v1".into(),
+        kind: "SelfSubjectReview".into(),
+        resource: "selfsubjectreviews".into(),
+        singular: "selfsubjectreview".into(),
         namespaced: false,
-        short_names: &[],
-        categories: &[],
+        short_names: Vec::new(),
+        categories: Vec::new(),
         verbs: &["create"],
         schema: &SELF_SUBJECT_REVIEW,
         selectable_fields: &[],

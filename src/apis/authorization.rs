@@ -44,14 +44,14 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
     ];
     for (kind, resource, namespaced, schema) in kinds {
         scheme.add_known_type(ResourceDef {
-            group: GROUP,
-            version: "v1",
-            kind,
-            resource,
-            singular: resource.trim_end_matches('s'),
+            group: GROUP.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            resource: resource.into(),
+            singular: resource.trim_end_matches('s').into(),
             namespaced,
-            short_names: &[],
-            categories: &[],
+            short_names: Vec::new(),
+            categories: Vec::new(),
             verbs: &["create"],
             schema,
             selectable_fields: &[],

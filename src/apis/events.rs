@@ -23,14 +23,14 @@ pub const GROUP: &str = "events.k8s.io";
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
     scheme.add_known_type(ResourceDef {
-        group: GROUP,
-        version: "v1",
-        kind: "Event",
-        resource: "events",
-        singular: "event",
+        group: GROUP.into(),
+        version: "v1".into(),
+        kind: "Event".into(),
+        resource: "events".into(),
+        singular: "event".into(),
         namespaced: true,
-        short_names: &["ev"],
-        categories: &[],
+        short_names: crate::scheme::names(&["ev"]),
+        categories: Vec::new(),
         verbs: ALL_VERBS,
         schema: &EVENT,
         selectable_fields: SELECTABLE_FIELDS,

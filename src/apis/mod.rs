@@ -30,13 +30,11 @@ use crate::scheme::TableColumn;
 use crate::util::time::{human_duration, parse_rfc3339};
 
 /// The `Age` column every kind's printer ends with.
-pub const AGE_COLUMN: TableColumn = TableColumn {
-    name: "Age",
-    type_: "string",
-    format: "",
-    description: "How long ago the object was created (from metadata.creationTimestamp).",
-    priority: 0,
-};
+pub const AGE_COLUMN: TableColumn = TableColumn::text(
+    "Age",
+    "How long ago the object was created (from metadata.creationTimestamp).",
+    0,
+);
 
 /// The `Age` cell: `5s`, `3m`, or `<unknown>` when the timestamp is missing.
 pub fn age_cell(obj: &Value) -> Value {

@@ -20,16 +20,16 @@ use crate::scheme::{
 };
 
 pub fn add_to_scheme(scheme: &mut Scheme) {
-    let mut add = |kind, resource: &'static str, namespaced, schema, strategy| {
+    let mut add = |kind: &'static str, resource: &'static str, namespaced, schema, strategy| {
         scheme.add_known_type(ResourceDef {
-            group: GROUP,
-            version: "v1",
-            kind,
-            resource,
-            singular: resource.trim_end_matches('s'),
+            group: GROUP.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            resource: resource.into(),
+            singular: resource.trim_end_matches('s').into(),
             namespaced,
-            short_names: &[],
-            categories: &[],
+            short_names: Vec::new(),
+            categories: Vec::new(),
             verbs: ALL_VERBS,
             schema,
             selectable_fields: &[],
@@ -305,10 +305,10 @@ impl Strategy for RoleStrategy {
 
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![TableColumn {
-            name: "Created At",
-            type_: "date",
-            format: "",
-            description: "When the server created the object.",
+            name: "Created At".into(),
+            type_: "date".into(),
+            format: "".into(),
+            description: "When the server created the object.".into(),
             priority: 0,
         }]
     }

@@ -31,6 +31,21 @@ pub fn dns1123_label(s: &str) -> Vec<String> {
     errs
 }
 
+const DNS1035_LABEL_ERR: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+/// Why `s` is not a DNS-1035 label (a DNS-1123 label that starts with a letter), or nothing:
+/// what a CRD's resource names and versions must be.
+pub fn dns1035_label(s: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if s.len() > 63 {
+        errs.push("must be no more than 63 characters".to_string());
+    }
+    if !is_label(s) || !s.as_bytes()[0].is_ascii_lowercase() {
+        errs.push(DNS1035_LABEL_ERR.to_string());
+    }
+    errs
+}
+
 /// Why `s` is not a DNS-1123 subdomain (dot-separated labels, at most 253 characters).
 pub fn dns1123_subdomain(s: &str) -> Vec<String> {
     let mut errs = Vec::new();

@@ -166,9 +166,57 @@ pub fn aggregated_response(items: Vec<Value>) -> Response {
 }
 // ANCHOR_END: aggregated_discovery
 
+// ANCHOR: kube_aware_versions
+/// `version.CompareKubeAwareVersionStrings` as a sort order: GA before beta before alpha, a
+/// higher major first, then a higher minor (`v2`, `v1`, `v1beta2`, `v1beta1`, `v1alpha1`), and
+/// versions of other shapes last, alphabetically. Discovery's preferred version is the first.
+pub fn kube_aware_version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    /// `(stability, major, minor)`; higher sorts first.
+    fn parse(v: &str) -> Option<(u8, u64, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let major: u64 = rest[..digits].parse().ok()?;
+        if major == 0 {
+            return None;
+        }
+        let tail = &rest[digits..];
+        if tail.is_empty() {
+            return Some((2, major, 0));
+        }
+        let (stability, minor) = if let Some(m) = tail.strip_prefix("beta") {
+            (1, m)
+        } else {
+            (0, tail.strip_prefix("alpha")?)
+        };
+        let minor = minor.parse().ok().filter(|_| !minor.starts_with('0'))?;
+        Some((stability, major, minor))
+    }
+    match (parse(a), parse(b)) {
+        (Some(x), Some(y)) => y.cmp(&x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+// ANCHOR_END: kube_aware_versions
+
 #[cfg(test)]
 mod tests {
-    use super::wants_aggregated;
+    use super::{kube_aware_version_order, wants_aggregated};
+
+    #[test]
+    fn versions_sort_as_kube_compares_them() {
+        let mut versions = vec![
+            "foo", "v1alpha1", "v1", "v2beta1", "v1beta2", "v1beta1", "v2", "bar",
+        ];
+        versions.sort_by(|a, b| kube_aware_version_order(a, b));
+        assert_eq!(
+            versions,
+            ["v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "bar", "foo"]
+        );
+    }
 
     #[test]
     fn kubectl_asks_for_the_aggregated_document_first() {

@@ -30,7 +30,7 @@ impl ReviewRest {
     }
 
     fn invalid(&self, causes: Vec<crate::scheme::meta::StatusCause>) -> StatusError {
-        StatusError::invalid(self.store.def.group, self.store.def.kind, "", causes)
+        StatusError::invalid(&self.store.def.group, &self.store.def.kind, "", causes)
     }
 }
 
@@ -107,7 +107,7 @@ impl Rest for ReviewRest {
         _opts: &WriteOptions,
         user: &UserInfo,
     ) -> Result<Value, StatusError> {
-        let kind = self.store.def.kind;
+        let kind = &*self.store.def.kind;
         let spec = obj["spec"].clone();
         if kind == "SelfSubjectRulesReview" {
             let ns = spec["namespace"].as_str().unwrap_or_default();

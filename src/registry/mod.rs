@@ -9,12 +9,14 @@
 //! - [`store`]: the generic store.
 //! - [`rbac`]: roles and bindings behind the escalation checks, aggregation, the bootstrap policy.
 //! - [`authorization`]: the access reviews, answered and never stored.
+//! - [`customresourcedefinition`]: CRD deletion through the cleanup finalizer.
 //! - [`namespace`]: namespace deletion and finalization.
 //! - [`selfsubjectreview`]: the create-only, never-stored SelfSubjectReview.
 //! - [`service`]: the Service storage and its allocators.
 //! - [`watch`]: turning storage events into the watch stream a client reads.
 
 pub mod authorization;
+pub mod customresourcedefinition;
 pub mod namespace;
 pub mod rbac;
 pub mod selfsubjectreview;

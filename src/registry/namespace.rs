@@ -24,6 +24,9 @@ pub struct NamespaceRest {
     pub namespaces: Arc<Store>,
     /// The stores of every namespaced resource, whose contents a deleted namespace takes along.
     pub namespaced: Vec<Arc<Store>>,
+    /// The stores of the namespaced custom resources, asked for at each deletion because CRDs
+    /// come and go.
+    pub custom_resources: Box<dyn Fn() -> Vec<Arc<Store>> + Send + Sync>,
 }
 
 impl Rest for NamespaceRest {
@@ -73,7 +76,8 @@ impl NamespaceRest {
     /// namespace go once no finalizer is left.
     fn finalize(&self, mut ns: Value) -> Result<(), StatusError> {
         let name = meta_str(&ns, "name").to_string();
-        for store in &self.namespaced {
+        let custom = (self.custom_resources)();
+        for store in self.namespaced.iter().chain(&custom) {
             let prefix = store.key_prefix(&name);
             let (kvs, _) = store
                 .storage()

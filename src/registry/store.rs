@@ -80,11 +80,20 @@ impl Store {
         etcd_prefix: &str,
         admission: Arc<AdmissionChain>,
     ) -> Store {
-        let prefix = format!(
-            "{}{}",
-            etcd_prefix.trim_end_matches('/'),
-            def.storage_prefix()
-        );
+        let resource_prefix = def.storage_prefix();
+        Store::new_at(def, storage, etcd_prefix, &resource_prefix, admission)
+    }
+
+    /// A store whose objects live under `resource_prefix` (below `--etcd-prefix`) rather than
+    /// where the kind's name puts them: custom resources, at `/<group>/<plural>/`.
+    pub fn new_at(
+        def: Arc<ResourceDef>,
+        storage: Arc<dyn Storage>,
+        etcd_prefix: &str,
+        resource_prefix: &str,
+        admission: Arc<AdmissionChain>,
+    ) -> Store {
+        let prefix = format!("{}{resource_prefix}", etcd_prefix.trim_end_matches('/'));
         Store {
             def,
             storage,
@@ -633,8 +642,8 @@ impl Store {
         }
         Ok(Deleted::Status(StatusDetails {
             name: name.into(),
-            group: self.def.group.into(),
-            kind: self.def.resource.into(),
+            group: self.def.group.to_string(),
+            kind: self.def.resource.to_string(),
             uid: meta_str(&obj, "uid").into(),
             ..Default::default()
         }))

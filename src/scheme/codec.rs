@@ -111,6 +111,13 @@ pub fn decode(
                 def.kind
             ))
         })?,
+        // Custom resources are JSON only: their objects have no protobuf schema.
+        PROTOBUF if def.schema.is_open() => {
+            return Err(StatusError::new(
+                415,
+                format!("the body of the request was in an unknown format - accepted media types include: application/json (got {:?})", content_type.unwrap_or("")),
+            ))
+        }
         PROTOBUF => {
             let object = protobuf::decode(body, def.schema).map_err(|why| {
                 StatusError::bad_request(format!("unable to decode a protobuf {}: {why}", def.kind))
@@ -175,7 +182,7 @@ fn check_type_meta(fields: &mut Map<String, Value>, def: &ResourceDef) -> Result
     }
     match fields.get("kind") {
         None => {}
-        Some(Value::String(k)) if k == def.kind => {}
+        Some(Value::String(k)) if *k == def.kind => {}
         Some(other) => {
             return Err(StatusError::bad_request(format!(
                 "the kind in the data ({}) does not match the expected kind ({})",
@@ -185,7 +192,7 @@ fn check_type_meta(fields: &mut Map<String, Value>, def: &ResourceDef) -> Result
         }
     }
     fields.insert("apiVersion".into(), Value::String(want_version));
-    fields.insert("kind".into(), Value::String(def.kind.into()));
+    fields.insert("kind".into(), Value::String(def.kind.to_string()));
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod schema;
 pub mod selector;
 pub mod strict_json;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -44,10 +45,10 @@ pub const ALL_VERBS: &[&str] = &[
 /// One column of a `meta.k8s.io/v1` Table, as the Go printers declare them.
 #[derive(Clone, Debug)]
 pub struct TableColumn {
-    pub name: &'static str,
-    pub type_: &'static str,
-    pub format: &'static str,
-    pub description: &'static str,
+    pub name: Cow<'static, str>,
+    pub type_: Cow<'static, str>,
+    pub format: Cow<'static, str>,
+    pub description: Cow<'static, str>,
     /// 0 for `kubectl get`, 1 for columns that only `-o wide` shows.
     pub priority: u8,
 }
@@ -56,10 +57,10 @@ impl TableColumn {
     /// A string column, the kind almost every printer column is.
     pub const fn text(name: &'static str, description: &'static str, priority: u8) -> TableColumn {
         TableColumn {
-            name,
-            type_: "string",
-            format: "",
-            description,
+            name: Cow::Borrowed(name),
+            type_: Cow::Borrowed("string"),
+            format: Cow::Borrowed(""),
+            description: Cow::Borrowed(description),
             priority,
         }
     }
@@ -103,6 +104,16 @@ pub trait Strategy: Send + Sync {
         true
     }
 
+    /// The `autoscaling/v1` Scale of an object, for `/scale`. The default is the layout of the
+    /// built-in scalable kinds: `spec.replicas`, `status.replicas`, `spec.selector`.
+    fn to_scale(&self, obj: &Value) -> Value {
+        crate::apis::apps::to_scale(obj)
+    }
+    /// Writes the replica count a Scale asks for into the object.
+    fn set_replicas(&self, obj: &mut Value, replicas: Value) {
+        obj["spec"]["replicas"] = replicas;
+    }
+
     /// Columns after `Name` in the Table view (`kubectl get`).
     fn table_columns(&self) -> Vec<TableColumn>;
     /// The cells for those columns.
@@ -110,16 +121,20 @@ pub trait Strategy: Send + Sync {
 }
 
 /// A registered kind and the resource that serves it.
+///
+/// Built-in kinds are described once, at start, from constants; a custom resource's definition
+/// is made at run time from its CustomResourceDefinition and dropped with it. So the names are
+/// `Cow`s: borrowed for the first, owned for the second, and nothing is leaked per CRD.
 pub struct ResourceDef {
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
+    pub group: Cow<'static, str>,
+    pub version: Cow<'static, str>,
+    pub kind: Cow<'static, str>,
     /// The plural, lower-case resource name in URLs: `configmaps`.
-    pub resource: &'static str,
-    pub singular: &'static str,
+    pub resource: Cow<'static, str>,
+    pub singular: Cow<'static, str>,
     pub namespaced: bool,
-    pub short_names: &'static [&'static str],
-    pub categories: &'static [&'static str],
+    pub short_names: Vec<Cow<'static, str>>,
+    pub categories: Vec<Cow<'static, str>>,
     pub verbs: &'static [&'static str],
     /// The kind's fields: what decoding keeps (unknown fields are dropped, or refused when the
     /// client asks for strict field validation, as decoding into a Go struct would), protobuf
@@ -156,18 +171,23 @@ impl Subresource {
 
     /// The group, version and kind of its body; for `status`, the parent's kind in the
     /// parent's group/version, which discovery writes as an empty group and version.
-    pub fn response_kind(self, def: &ResourceDef) -> (&'static str, &'static str, &'static str) {
+    pub fn response_kind(self, def: &ResourceDef) -> (&str, &str, &str) {
         match self {
-            Subresource::Status => ("", "", def.kind),
+            Subresource::Status => ("", "", &def.kind),
             Subresource::Scale => ("autoscaling", "v1", "Scale"),
         }
     }
 }
 
+/// Names known at compile time, as a [`ResourceDef`]'s `short_names` or `categories`.
+pub fn names(list: &[&'static str]) -> Vec<Cow<'static, str>> {
+    list.iter().map(|n| Cow::Borrowed(*n)).collect()
+}
+
 impl ResourceDef {
     /// `v1` for the core group, `group/version` otherwise: the `apiVersion` of its objects.
     pub fn api_version(&self) -> String {
-        group_version(self.group, self.version)
+        group_version(&self.group, &self.version)
     }
 
     pub fn list_kind(&self) -> String {
@@ -176,8 +196,8 @@ impl ResourceDef {
 
     pub fn group_resource(&self) -> meta::GroupResource<'_> {
         meta::GroupResource {
-            group: self.group,
-            resource: self.resource,
+            group: &self.group,
+            resource: &self.resource,
         }
     }
 
@@ -185,7 +205,7 @@ impl ResourceDef {
     /// `/configmaps/`, but `/apiextensions.k8s.io/customresourcedefinitions/` for the two groups
     /// whose servers were once separate binaries.
     pub fn storage_prefix(&self) -> String {
-        let group = match self.group {
+        let group = match &*self.group {
             "apiextensions.k8s.io" | "apiregistration.k8s.io" => format!("{}/", self.group),
             _ => String::new(),
         };
@@ -213,7 +233,8 @@ impl Scheme {
     /// `scheme.AddKnownTypes`: registers one kind. Registering a kind twice is a programming error.
     pub fn add_known_type(&mut self, def: ResourceDef) {
         assert!(
-            self.lookup(def.group, def.version, def.resource).is_none(),
+            self.lookup(&def.group, &def.version, &def.resource)
+                .is_none(),
             "{}/{} registered twice",
             def.api_version(),
             def.resource
@@ -239,11 +260,11 @@ impl Scheme {
     }
 
     /// The group/versions that have kinds, in registration order.
-    pub fn group_versions(&self) -> Vec<(&'static str, &'static str)> {
-        let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    pub fn group_versions(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
         for r in &self.resources {
-            if !out.contains(&(r.group, r.version)) {
-                out.push((r.group, r.version));
+            if !out.contains(&(&r.group, &r.version)) {
+                out.push((&r.group, &r.version));
             }
         }
         out
@@ -345,5 +366,5 @@ pub fn required(field: &str, detail: &str) -> StatusCause {
 
 /// Lets callers turn causes into the 422 for one object.
 pub fn invalid_error(def: &ResourceDef, name: &str, causes: Vec<StatusCause>) -> StatusError {
-    StatusError::invalid(def.group, def.kind, name, causes)
+    StatusError::invalid(&def.group, &def.kind, name, causes)
 }

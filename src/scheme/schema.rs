@@ -78,10 +78,23 @@ impl Struct {
         self.name.rsplit('.').next().unwrap_or(self.name)
     }
 
+    /// Whether the struct has an [`ANY_OTHER_FIELD`]: then no Go struct describes it, and it
+    /// has no protobuf form.
+    pub fn is_open(&self) -> bool {
+        self.fields.iter().any(|f| f.name == ANY_OTHER_FIELD)
+    }
+
+    /// The field of that name, or the struct's [`ANY_OTHER_FIELD`] if it has one.
     pub fn field(&self, name: &str) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.name == name)
+        let named = |n: &str| self.fields.iter().find(|f| f.name == n);
+        named(name).or_else(|| named(ANY_OTHER_FIELD))
     }
 }
+
+/// A field of this name stands for every field its struct does not name. Only a custom
+/// resource's top level has one: what lies beside `metadata` there is described by its CRD's
+/// schema, not by a Go struct, so decoding keeps it and leaves it to that schema.
+pub const ANY_OTHER_FIELD: &str = "*";
 
 /// One field of a struct.
 #[derive(Debug)]

@@ -6,13 +6,15 @@
 //! Its post-start hook `kube-apiserver-autoregistration` writes a local APIService for every
 //! group/version the chain serves, as the autoregister controller does; `/apis` then lists exactly
 //! the APIServices that exist, so a reader can `kubectl get apiservices` and see the same list.
+//! The same hook starts the [`crdregistration`] controller, which does it for CRD groups.
 
 pub mod available;
+pub mod crdregistration;
 pub mod frontproxy;
 pub mod openapi;
 pub mod proxy;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
@@ -88,17 +90,29 @@ pub fn create_aggregator_server(
             Arc::clone(&api_services) as Arc<dyn crate::registry::Rest>,
         )],
     });
+    let crds = new_store(
+        config,
+        crate::apis::apiextensions::GROUP,
+        "v1",
+        "customresourcedefinitions",
+    );
     server.handle(
         "/apis",
         Arc::new(ApisHandler {
             api_services: Arc::clone(&api_services),
             scheme: Arc::clone(&config.scheme),
             remote: Arc::clone(&remote),
+            crds: Arc::clone(&crds),
         }),
     );
     // ANCHOR: autoregistration
     let group_versions = server.group_versions();
     let api_services_for_hook = Arc::clone(&api_services);
+    let crd_registration = Mutex::new(Some(crdregistration::CrdRegistrationController {
+        crds,
+        api_services: Arc::clone(&api_services),
+    }));
+    let lifecycle_for_registration = Arc::clone(&config.lifecycle);
     server.add_post_start_hook("kube-apiserver-autoregistration", move || {
         let opts = WriteOptions {
             dry_run: false,
@@ -118,7 +132,10 @@ pub fn create_aggregator_server(
                 Err(e) => return Err(format!("registering APIService {version}.{group}: {e}")),
             }
         }
-        Ok(())
+        match crd_registration.lock().expect("controller").take() {
+            Some(c) => crdregistration::start(c, Arc::clone(&lifecycle_for_registration)),
+            None => Ok(()),
+        }
     });
     // ANCHOR_END: autoregistration
     // ANCHOR: aggregator_hooks
@@ -149,6 +166,8 @@ struct ApisHandler {
     scheme: Arc<Scheme>,
     /// What the backends of remote APIServices said they serve.
     remote: Arc<RemoteState>,
+    /// For the resources of CRD groups, which the scheme does not know.
+    crds: Arc<Store>,
 }
 
 // ANCHOR: apis_handler
@@ -163,6 +182,7 @@ impl Handler for ApisHandler {
             // Every resource of every group in one answer: a local group's from the kinds the
             // scheme registered, a remote one's from what its backend last answered.
             let cache = self.remote.discovery.lock().expect("discovery cache");
+            let custom = crate::server::apiextensions::discovery::served_groups(&self.crds);
             let items = groups
                 .iter()
                 .map(|(group, versions)| {
@@ -175,7 +195,13 @@ impl Handler for ApisHandler {
                     }
                     let versions: Vec<_> = versions
                         .iter()
-                        .map(|v| (v.as_str(), self.scheme.resources_of(group, v)))
+                        .map(|v| {
+                            let mut defs = self.scheme.resources_of(group, v);
+                            if defs.is_empty() {
+                                defs = custom_resources_of(&custom, group, v);
+                            }
+                            (v.as_str(), defs)
+                        })
                         .collect();
                     api_group_discovery(group, &versions)
                 })
@@ -235,10 +261,28 @@ fn remote_group_discovery(group: &str, versions: &[(&str, &Value)]) -> Value {
 }
 // ANCHOR_END: remote_group_discovery
 
+/// The resources CRDs serve in one group/version, for the aggregated document.
+fn custom_resources_of(
+    custom: &[crate::server::apiextensions::discovery::ServedGroup],
+    group: &str,
+    version: &str,
+) -> Vec<Arc<crate::scheme::ResourceDef>> {
+    custom
+        .iter()
+        .filter(|g| g.group == group)
+        .flat_map(|g| g.versions.iter())
+        .filter(|(v, _)| v == version)
+        .flat_map(|(_, defs)| defs.iter().cloned())
+        .collect()
+}
+
 /// Groups (not the legacy core group, which lives at `/api`) with their versions, ordered by
-/// `groupPriorityMinimum`, then name.
+/// `groupPriorityMinimum`, then name; versions by `versionPriority`, then as kube compares
+/// version names (`v2`, `v1`, `v1beta1`), so that the preferred version comes first.
 fn groups_of(list: &Value) -> Vec<(String, Vec<String>)> {
-    let mut groups: Vec<(i64, String, Vec<String>)> = Vec::new();
+    /// A version and its `versionPriority`.
+    type Version = (i64, String);
+    let mut groups: Vec<(i64, String, Vec<Version>)> = Vec::new();
     for svc in list["items"].as_array().into_iter().flatten() {
         let spec = &svc["spec"];
         let (Some(group), Some(version)) = (spec["group"].as_str(), spec["version"].as_str())
@@ -249,13 +293,29 @@ fn groups_of(list: &Value) -> Vec<(String, Vec<String>)> {
             continue;
         }
         let prio = spec["groupPriorityMinimum"].as_i64().unwrap_or(0);
+        let version = (
+            spec["versionPriority"].as_i64().unwrap_or(0),
+            version.to_string(),
+        );
         match groups.iter_mut().find(|(_, g, _)| g == group) {
-            Some((_, _, versions)) => versions.push(version.to_string()),
-            None => groups.push((prio, group.to_string(), vec![version.to_string()])),
+            Some((p, _, versions)) => {
+                *p = (*p).max(prio);
+                versions.push(version);
+            }
+            None => groups.push((prio, group.to_string(), vec![version])),
         }
     }
     groups.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    groups.into_iter().map(|(_, g, vs)| (g, vs)).collect()
+    groups
+        .into_iter()
+        .map(|(_, g, mut vs)| {
+            vs.sort_by(|a, b| {
+                b.0.cmp(&a.0)
+                    .then_with(|| crate::endpoints::discovery::kube_aware_version_order(&a.1, &b.1))
+            });
+            (g, vs.into_iter().map(|(_, v)| v).collect())
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -245,7 +245,10 @@ impl Handler for GenericAPIServer {
             }
         } else if let Some(resp) = self.discovery(req) {
             return resp;
-        } else if let Some((_, _, handler)) = self.paths.iter().find(|(p, prefix, _)| {
+        }
+        // A resource of a group this server did not install may still be a path's: the
+        // apiextensions-apiserver's crdHandler takes all of `/apis/` this way.
+        if let Some((_, _, handler)) = self.paths.iter().find(|(p, prefix, _)| {
             req.path == *p
                 || *prefix
                     && req

@@ -84,6 +84,21 @@ pub fn create_kube_apiserver(
     let namespaces = Arc::new(NamespaceRest {
         namespaces: Arc::clone(&namespace_store),
         namespaced,
+        custom_resources: {
+            let crds = new_store(
+                config,
+                crate::apis::apiextensions::GROUP,
+                "v1",
+                "customresourcedefinitions",
+            );
+            let cr_config =
+                crate::server::apiextensions::customresource_handler::CustomResourceConfig::new(
+                    config,
+                );
+            Box::new(move || {
+                crate::server::apiextensions::customresource_handler::namespaced_custom_resource_stores(&crds, &cr_config)
+            })
+        },
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
     let service_accounts_for_hook = Arc::clone(&service_accounts);

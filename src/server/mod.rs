@@ -83,5 +83,6 @@ pub fn resource_handler(config: &Config, rest: Arc<dyn Rest>) -> ResourceHandler
         rest,
         lifecycle: Arc::clone(&config.lifecycle),
         min_request_timeout: config.min_request_timeout,
+        patch_types: crate::endpoints::handlers::PATCH_TYPES,
     }
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -252,6 +252,26 @@ impl TestServer {
         )
     }
 
+    /// The real kubectl (see [`tool`]) against this server, with a cache of its own:
+    /// whether it succeeded, and what it printed (stdout, then stderr).
+    pub fn kubectl(&self, args: &[&str]) -> (bool, String) {
+        let out = std::process::Command::new(tool("KUBECTL", "kubectl"))
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .arg(format!(
+                "--cache-dir={}",
+                self.dir.join("kube-cache").display()
+            ))
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
     /// Graceful shutdown, as SIGTERM would do it.
     pub fn stop(mut self) -> run::lifecycle::Outcome {
         self.server.take().unwrap().shutdown()
@@ -265,6 +285,39 @@ impl TestServer {
     /// Waits for a shutdown started by [`TestServer::terminate`] to finish.
     pub fn wait(mut self) -> run::lifecycle::Outcome {
         self.server.take().unwrap().wait()
+    }
+}
+
+/// Starts a watch and returns a reader of its event lines (chunk framing stripped).
+pub fn open_watch(s: &TestServer, path: &str, accept: &str) -> impl FnMut() -> Option<Value> {
+    let mut conn = s.connect();
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nAccept: {accept}\r\n\r\n",
+        s.token
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+    }
+    // One event per chunk: the size line, the event, CRLF; a zero-size chunk ends the stream.
+    move || {
+        let mut size = String::new();
+        if reader.read_line(&mut size).ok()? == 0 {
+            return None;
+        }
+        let size = usize::from_str_radix(size.trim(), 16).ok()?;
+        if size == 0 {
+            return None;
+        }
+        let mut chunk = vec![0u8; size + 2];
+        std::io::Read::read_exact(&mut reader, &mut chunk).ok()?;
+        serde_json::from_slice(&chunk[..size]).ok()
     }
 }
 

@@ -128,10 +128,10 @@ impl Strategy for ConfigMapStrategy {
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
             TableColumn {
-                name: "Data",
-                type_: "string",
-                format: "",
-                description: "How many keys the ConfigMap holds in data and binaryData.",
+                name: "Data".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "How many keys the ConfigMap holds in data and binaryData.".into(),
                 priority: 0,
             },
             AGE_COLUMN,

@@ -176,7 +176,7 @@ impl Strategy for EventStrategy {
             TableColumn::text("First Seen", "The time the event was first seen.", 1),
             TableColumn::text("Count", "How many times the event has happened.", 1),
             TableColumn {
-                format: "name",
+                format: "name".into(),
                 ..TableColumn::text("Name", "The event's name.", 1)
             },
         ]

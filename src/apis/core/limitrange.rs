@@ -344,10 +344,10 @@ impl Strategy for LimitRangeStrategy {
     /// takes `kubectl describe`.
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![TableColumn {
-            name: "Created At",
-            type_: "date",
-            format: "",
-            description: "When the server created the object.",
+            name: "Created At".into(),
+            type_: "date".into(),
+            format: "".into(),
+            description: "When the server created the object.".into(),
             priority: 0,
         }]
     }

@@ -103,10 +103,10 @@ impl Strategy for NamespaceStrategy {
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
             TableColumn {
-                name: "Status",
-                type_: "string",
-                format: "",
-                description: "The lifecycle phase of the namespace: Active or Terminating.",
+                name: "Status".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "The lifecycle phase of the namespace: Active or Terminating.".into(),
                 priority: 0,
             },
             AGE_COLUMN,

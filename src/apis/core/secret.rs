@@ -132,17 +132,17 @@ impl Strategy for SecretStrategy {
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
             TableColumn {
-                name: "Type",
-                type_: "string",
-                format: "",
-                description: "The type of the secret.",
+                name: "Type".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "The type of the secret.".into(),
                 priority: 0,
             },
             TableColumn {
-                name: "Data",
-                type_: "string",
-                format: "",
-                description: "How many keys the secret holds.",
+                name: "Data".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "How many keys the secret holds.".into(),
                 priority: 0,
             },
             AGE_COLUMN,

@@ -61,10 +61,10 @@ impl Strategy for ServiceAccountStrategy {
     fn table_columns(&self) -> Vec<TableColumn> {
         vec![
             TableColumn {
-                name: "Secrets",
-                type_: "string",
-                format: "",
-                description: "How many secrets the account lists.",
+                name: "Secrets".into(),
+                type_: "string".into(),
+                format: "".into(),
+                description: "How many secrets the account lists.".into(),
                 priority: 0,
             },
             AGE_COLUMN,

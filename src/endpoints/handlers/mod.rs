@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 mod patch;
 
-use crate::apis::apps::to_scale;
+pub use patch::{CUSTOM_RESOURCE_PATCH_TYPES, PATCH_TYPES};
+
 use crate::endpoints::fieldmanager::{self, KindSchema};
 use crate::endpoints::table::{
     partial_object_metadata, partial_object_metadata_list, to_table, IncludeObject,
@@ -36,6 +37,8 @@ pub struct ResourceHandler {
     pub lifecycle: Arc<LifecycleSignals>,
     /// `--min-request-timeout`: a watch without `timeoutSeconds` ends between this and twice it.
     pub min_request_timeout: Duration,
+    /// The `Content-Type`s a PATCH may have (`RequestScope`'s supported types).
+    pub patch_types: &'static [&'static str],
 }
 
 // ANCHOR: watch_timeout
@@ -142,7 +145,7 @@ impl ResourceHandler {
                     Subresource::Status => self.def.schema,
                     Subresource::Scale => &crate::apis::apps::SCALE,
                 };
-                let patched = |view| apply_patch(req, view, schema);
+                let patched = |view| apply_patch(req, view, schema, self.patch_types);
                 self.write_view(sub, namespace, name, &patched, &opts, user)?
             }
             _ => {
@@ -165,7 +168,7 @@ impl ResourceHandler {
         let obj = self.rest.store().get(namespace, name)?;
         Ok(match sub {
             Subresource::Status => obj,
-            Subresource::Scale => to_scale(&obj),
+            Subresource::Scale => self.def.strategy.to_scale(&obj),
         })
     }
 
@@ -196,7 +199,7 @@ impl ResourceHandler {
             }
             Subresource::Scale => {
                 let updated = |old: &Value| {
-                    let view = view_of(to_scale(old))?;
+                    let view = view_of(self.def.strategy.to_scale(old))?;
                     let replicas = &view["spec"]["replicas"];
                     if !replicas
                         .as_i64()
@@ -214,14 +217,14 @@ impl ResourceHandler {
                         ));
                     }
                     let mut new = old.clone();
-                    new["spec"]["replicas"] = replicas.clone();
+                    self.def.strategy.set_replicas(&mut new, replicas.clone());
                     precondition(&mut new, &view, old);
                     self.track(Some(old), &mut new, manager, sub.name());
                     Ok(new)
                 };
                 store
                     .update_with(namespace, name, &updated, opts, user)
-                    .map(|o| to_scale(&o))
+                    .map(|o| self.def.strategy.to_scale(&o))
             }
         }
     }

@@ -29,7 +29,7 @@ impl ResourceHandler {
         name: &str,
     ) -> Result<Response, StatusError> {
         let opts = self.write_options(req)?;
-        if media_type(req) == APPLY_PATCH {
+        if media_type(req) == APPLY_PATCH && self.patch_types.contains(&APPLY_PATCH) {
             return self.apply(req, namespace, name, &opts);
         }
         if opts.force.is_some() {
@@ -41,7 +41,7 @@ impl ResourceHandler {
         }
         let warnings = RefCell::new(Vec::new());
         let updated = |old: &Value| {
-            let patched = apply_patch(req, old.clone(), self.def.schema)?;
+            let patched = apply_patch(req, old.clone(), self.def.schema, self.patch_types)?;
             // The patched object is decoded as a request body would be: unknown fields, types.
             let body = serde_json::to_vec(&patched).expect("objects serialize");
             let decoded = decode(
@@ -164,8 +164,10 @@ pub(super) fn apply_patch(
     req: &Request,
     mut target: Value,
     schema: &'static Struct,
+    patch_types: &[&str],
 ) -> Result<Value, StatusError> {
     let media = media_type(req);
+    check_patch_type(media, patch_types)?;
     let patch: Result<Value, StatusError> = serde_json::from_slice(&req.body)
         .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")));
     match media {
@@ -191,18 +193,48 @@ pub(super) fn apply_patch(
             strategic_merge_patch(&mut target, &patch?, schema)
                 .map_err(|why| StatusError::bad_request(format!("error decoding patch: {why}")))?
         }
-        _ => {
-            return Err(StatusError::new(
-                415,
-                format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {media:?})"),
-            ))
-        }
+        _ => return Err(unsupported_patch_type(patch_types)),
     }
     Ok(target)
 }
 // ANCHOR_END: apply_patch
 
 const APPLY_PATCH: &str = "application/apply-patch+yaml";
+
+/// The patch types of a built-in kind, in the order Go's 415 lists them.
+pub const PATCH_TYPES: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    APPLY_PATCH,
+];
+
+/// A custom resource's: strategic merge patch needs the patch directives of a Go struct, which
+/// a custom resource does not have (`supportedTypes` in the crdHandler).
+pub const CUSTOM_RESOURCE_PATCH_TYPES: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    APPLY_PATCH,
+];
+
+/// A patch type the resource takes, other than apply (which has its own path).
+fn check_patch_type(media: &str, patch_types: &[&str]) -> Result<(), StatusError> {
+    if patch_types.contains(&media) && media != APPLY_PATCH {
+        return Ok(());
+    }
+    Err(unsupported_patch_type(patch_types))
+}
+
+/// The 415 of `negotiation.NewUnsupportedMediaTypeError`.
+fn unsupported_patch_type(patch_types: &[&str]) -> StatusError {
+    StatusError::new(
+        415,
+        format!(
+            "the body of the request was in an unknown format - accepted media types include: {}",
+            patch_types.join(", ")
+        ),
+    )
+}
 
 /// The request's media type, without parameters.
 fn media_type(req: &Request) -> &str {

@@ -169,7 +169,7 @@ impl PolicyBasedRest {
         let rules = match &self.policy {
             Policy::Role => {
                 // `RoleEscalationAuthorized`: the `escalate` verb on roles waives the check.
-                let escalate = rbac_request("escalate", self.store.def.resource, namespace, name);
+                let escalate = rbac_request("escalate", &self.store.def.resource, namespace, name);
                 if escalation_allowed(user) || self.allowed(user, &escalate) {
                     return Ok(());
                 }

@@ -70,7 +70,7 @@ pub fn matching_resources<'a>(def: &ResourceDef, hard: &'a ResourceList) -> Vec<
         .filter(|name| {
             *name == count
                 || (def.group.is_empty()
-                    && (LEGACY_COUNTED.contains(&def.resource) && *name == def.resource
+                    && (LEGACY_COUNTED.contains(&def.resource.as_ref()) && *name == def.resource
                         || def.resource == "pods" && POD_COMPUTE.contains(name)
                         || def.resource == "services"
                             && matches!(*name, "services.nodeports" | "services.loadbalancers")))
@@ -141,7 +141,7 @@ pub fn usage(def: &ResourceDef, obj: &Value) -> ResourceList {
     if !def.group.is_empty() {
         return out;
     }
-    match def.resource {
+    match def.resource.as_ref() {
         "pods" if pod_is_live(obj) => {
             out.insert("pods".into(), one);
             let requests = pod_resources(obj, "requests");
