@@ -282,9 +282,20 @@ fn non_blocking_run(
     );
     spawn_heartbeat(heartbeat, graceful);
     let hooks = prepared.post_start_hooks;
+    let lifecycle = Arc::clone(&prepared.lifecycle);
     may::go!(move || {
         for hook in hooks {
+            // Go hands each hook the server's stop channel, and a hook that sees it closed
+            // returns quietly: a SIGTERM during startup is a shutdown, not a broken server.
+            if lifecycle.shutdown_initiated.fired() {
+                log::info!("post-start hooks stopped: the server is shutting down");
+                return;
+            }
             if let Err(e) = hook.run_once() {
+                if lifecycle.shutdown_initiated.fired() {
+                    log::info!("{e} (during shutdown, so not fatal)");
+                    return;
+                }
                 // A hook fails only when the server cannot work without it (`klog.Fatalf`).
                 log::error!("{e}");
                 signals::exit_now(255);
