@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::http::{Handler, Request, Response};
 
+// ANCHOR: with_cache_control
 pub struct WithCacheControl {
     pub next: Arc<dyn Handler>,
 }
@@ -24,6 +25,7 @@ impl Handler for WithCacheControl {
         resp.with_header("Cache-Control", "no-cache, private")
     }
 }
+// ANCHOR_END: with_cache_control
 
 #[cfg(test)]
 mod tests {

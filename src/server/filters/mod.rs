@@ -1,4 +1,4 @@
-//! The handler chain (book chapter 4): the filters every request passes before it reaches a
+//! The handler chain (book chapter 3): the filters every request passes before it reaches a
 //! server, outermost first, as `DefaultBuildHandlerChain` in `k8s.io/apiserver/pkg/server/config.go`
 //! wraps them:
 //!
@@ -127,6 +127,7 @@ pub fn build_handler_chain(
 }
 // ANCHOR_END: build_handler_chain
 
+// ANCHOR: with_panic_recovery
 /// `WithPanicRecovery`: a bug in a handler becomes a 500 for that request, not a dead server.
 struct WithPanicRecovery {
     next: Arc<dyn Handler>,
@@ -155,6 +156,7 @@ impl Handler for WithPanicRecovery {
         }
     }
 }
+// ANCHOR_END: with_panic_recovery
 
 /// `WithRequestInfo`.
 struct WithRequestInfo {
@@ -168,6 +170,7 @@ impl Handler for WithRequestInfo {
     }
 }
 
+// ANCHOR: with_wait_group
 /// `WithWaitGroup`: counts the short requests in flight so shutdown can wait for them.
 struct WithWaitGroup {
     in_flight: Arc<InFlight>,
@@ -184,7 +187,9 @@ impl Handler for WithWaitGroup {
         self.next.serve(req)
     }
 }
+// ANCHOR_END: with_wait_group
 
+// ANCHOR: with_authentication
 /// `WithAuthentication`: sets the user, or answers 401. The credentials go no further: the
 /// `Authorization` header and the front proxy's headers are removed before any handler or log
 /// can see them.
@@ -208,6 +213,7 @@ impl Handler for WithAuthentication {
         }
     }
 }
+// ANCHOR_END: with_authentication
 
 /// `Unauthorized`: authentication's failed handler.
 struct Unauthorized;
@@ -222,6 +228,7 @@ impl Handler for Unauthorized {
 const DECISION_ANNOTATION_KEY: &str = "authorization.k8s.io/decision";
 const REASON_ANNOTATION_KEY: &str = "authorization.k8s.io/reason";
 
+// ANCHOR: with_authorization
 /// `WithAuthorization`: 403 unless the authorizer allows.
 struct WithAuthorization {
     authorizer: Arc<Authorizer>,
@@ -264,6 +271,7 @@ fn forbidden(ctx: &RequestContext, reason: &str) -> Response {
     };
     StatusError::forbidden(gr, &info.name, &message).to_response()
 }
+// ANCHOR_END: with_authorization
 
 #[cfg(test)]
 mod tests {
