@@ -1,9 +1,10 @@
 //! Chapter 4: the server chain. Builds the three servers and sends requests straight into the
-//! outermost one (no network), printing which server answered each.
+//! outermost one (no network), printing which server answered each: the director's debug line
+//! (`-v=4` on the real binary) names it, and this example's own logger keeps that name.
 //!
 //! Run: `cargo run --example ch04_server_chain`
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mini_apiserver::cmd::{new_api_server_command, Command};
 use mini_apiserver::config::{admin_user, build_generic_config};
@@ -12,7 +13,30 @@ use mini_apiserver::server::create_server_chain;
 use mini_apiserver::server::filters::request_info::RequestInfo;
 use mini_apiserver::server::generic::DelegationTarget;
 
+/// The server named by the last `satisfied by` (or `NotFound`) line the chain logged.
+struct LastServer(Mutex<String>);
+
+impl log::Log for LastServer {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Debug
+    }
+
+    fn log(&self, record: &log::Record) {
+        let line = record.args().to_string();
+        if line.contains(" satisfied by ") || line.starts_with("NotFound:") {
+            let server = line.split(':').next().unwrap_or_default().to_string();
+            *self.0.lock().unwrap() = server;
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static LAST_SERVER: LastServer = LastServer(Mutex::new(String::new()));
+
 fn main() {
+    log::set_logger(&LAST_SERVER).expect("the only logger");
+    log::set_max_level(log::LevelFilter::Debug);
     let Ok(Command::Run(opts)) = new_api_server_command(std::iter::empty()) else {
         panic!("flags")
     };
@@ -69,7 +93,10 @@ fn main() {
     define.context.user = admin_user();
     assert_eq!(aggregator.serve(&mut define).status, 201);
     wait_until_established(&aggregator, &format!("{crds}/widgets.example.com"));
-    println!("{:<7} {:<62} {:<6} ANSWER", "METHOD", "PATH", "CODE");
+    println!(
+        "{:<7} {:<62} {:<24} {:<5} ANSWER",
+        "METHOD", "PATH", "SERVER", "CODE"
+    );
     for path in [
         "/apis",
         "/apis/apiregistration.k8s.io/v1/apiservices",
@@ -87,7 +114,9 @@ fn main() {
         };
         req.context.request_info = RequestInfo::parse("GET", path, "");
         req.context.user = admin_user();
+        LAST_SERVER.0.lock().unwrap().clear();
         let resp = aggregator.serve(&mut req);
+        let server = LAST_SERVER.0.lock().unwrap().clone();
         let body: serde_json::Value = serde_json::from_slice(resp.body_bytes()).unwrap_or_default();
         let answer = match body["kind"].as_str() {
             Some("Status") => body["message"].as_str().unwrap_or("").to_string(),
@@ -101,7 +130,10 @@ fn main() {
             ),
             None => String::new(),
         };
-        println!("{:<7} {path:<62} {:<6} {answer}", "GET", resp.status);
+        println!(
+            "{:<7} {path:<62} {server:<24} {:<5} {answer}",
+            "GET", resp.status
+        );
     }
 }
 

@@ -65,7 +65,12 @@ impl NotFound {
 }
 
 impl Handler for NotFound {
-    fn serve(&self, _req: &mut Request) -> Response {
+    fn serve(&self, req: &mut Request) -> Response {
+        log::debug!(
+            "NotFound: {} {:?} reached the end of the chain",
+            req.method,
+            req.path
+        );
         NotFound::response()
     }
 }
@@ -234,6 +239,18 @@ impl Handler for GenericAPIServer {
         let info = &req.context.request_info;
         if info.is_resource_request {
             if let Some(group) = self.group(&info.api_group, &info.api_version) {
+                // kube's director names the server that took a request at -v=5 (here -v=4,
+                // our debug level): the one way to watch a request walk the chain.
+                let webservice = match group.group {
+                    "" => format!("/api/{}", group.version),
+                    g => format!("/apis/{g}/{}", group.version),
+                };
+                log::debug!(
+                    "{}: {} {:?} satisfied by gorestful with webservice {webservice}",
+                    self.name,
+                    req.method,
+                    req.path
+                );
                 return match group
                     .resources
                     .iter()
@@ -244,6 +261,12 @@ impl Handler for GenericAPIServer {
                 };
             }
         } else if let Some(resp) = self.discovery(req) {
+            log::debug!(
+                "{}: {} {:?} satisfied by gorestful",
+                self.name,
+                req.method,
+                req.path
+            );
             return resp;
         }
         // A resource of a group this server did not install may still be a path's: the
@@ -256,6 +279,12 @@ impl Handler for GenericAPIServer {
                         .strip_prefix(p.as_str())
                         .is_some_and(|rest| rest.starts_with('/'))
         }) {
+            log::debug!(
+                "{}: {} {:?} satisfied by nonGoRestful",
+                self.name,
+                req.method,
+                req.path
+            );
             return handler.serve(req);
         }
         self.delegation_target.serve(req)

@@ -314,6 +314,12 @@ impl Handler for ProxyRouter {
                 }
             } else if let Ok(svc) = self.api_services.get("", &name) {
                 if !svc["spec"]["service"].is_null() {
+                    // The proxy is a path of kube-aggregator's NonGoRestfulMux in Go.
+                    log::debug!(
+                        "kube-aggregator: {} {:?} satisfied by nonGoRestful (APIService {name})",
+                        req.method,
+                        req.path
+                    );
                     return self.proxy(&svc, req);
                 }
             }
