@@ -241,16 +241,18 @@ impl Handler for GenericAPIServer {
             if let Some(group) = self.group(&info.api_group, &info.api_version) {
                 // kube's director names the server that took a request at -v=5 (here -v=4,
                 // our debug level): the one way to watch a request walk the chain.
-                let webservice = match group.group {
-                    "" => format!("/api/{}", group.version),
-                    g => format!("/apis/{g}/{}", group.version),
-                };
-                log::debug!(
-                    "{}: {} {:?} satisfied by gorestful with webservice {webservice}",
-                    self.name,
-                    req.method,
-                    req.path
-                );
+                if log::log_enabled!(log::Level::Debug) {
+                    let webservice = match group.group {
+                        "" => format!("/api/{}", group.version),
+                        g => format!("/apis/{g}/{}", group.version),
+                    };
+                    log::debug!(
+                        "{}: {} {:?} satisfied by gorestful with webservice {webservice}",
+                        self.name,
+                        req.method,
+                        req.path
+                    );
+                }
                 return match group
                     .resources
                     .iter()
