@@ -327,32 +327,10 @@ fn the_backend_sees_the_caller_in_front_proxy_headers_and_never_the_credentials(
     main.stop();
 }
 
-/// kubectl from the e2e virtualenv (or `$KUBECTL`), as `tests/e2e_clients.rs` finds it.
+/// kubectl against `s`, which must succeed.
 fn kubectl(s: &TestServer, args: &[&str]) -> String {
-    let tool = std::env::var("KUBECTL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-venv/bin/kubectl")
-        });
-    assert!(
-        tool.exists(),
-        "kubectl not found: set KUBECTL or run .ci/test-all"
-    );
-    let out = Command::new(tool)
-        .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
-        .arg(format!(
-            "--cache-dir={}",
-            s.dir.join("kube-cache").display()
-        ))
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "kubectl {args:?} failed:\n{text}");
+    let (ok, text) = s.kubectl(args);
+    assert!(ok, "kubectl {args:?} failed:\n{text}");
     text
 }
 

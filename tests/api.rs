@@ -221,11 +221,26 @@ fn namespaces_take_their_contents_with_them() {
         .status,
         201
     );
+    // RBAC's namespaced kinds are emptied with the rest: a binding left behind would grant its
+    // rights again to whoever recreates the namespace.
+    let rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/demo";
+    let role = json!({"metadata": {"name": "r"}, "rules": []});
+    assert_eq!(
+        s.send_json("POST", &format!("{rbac}/roles"), &role).status,
+        201
+    );
+    let binding = json!({"metadata": {"name": "b"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [{"kind": "User", "name": "someone"}]});
+    let bound = s.send_json("POST", &format!("{rbac}/rolebindings"), &binding);
+    assert_eq!(bound.status, 201, "{}", bound.text());
     let deleted = s.request("DELETE", "/api/v1/namespaces/demo", &[], None);
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.json()["status"]["phase"], "Terminating");
     assert_eq!(s.get("/api/v1/namespaces/demo").status, 404);
     assert_eq!(s.get("/api/v1/namespaces/demo/configmaps/a").status, 404);
+    assert_eq!(s.get(&format!("{rbac}/roles/r")).status, 404);
+    assert_eq!(s.get(&format!("{rbac}/rolebindings/b")).status, 404);
     let default = s.request("DELETE", "/api/v1/namespaces/default", &[], None);
     assert_eq!(default.status, 403);
     assert_eq!(

@@ -65,8 +65,13 @@ pub fn create_kube_apiserver(
         limit_ranges: Arc::downgrade(&limit_ranges),
         resource_quotas: Arc::downgrade(&resource_quotas),
     });
+    // Built here, not in `install_authorization`, because a namespace's deletion empties them too.
+    let rbac = |resource| new_store(config, "rbac.authorization.k8s.io", "v1", resource);
+    let (roles, role_bindings) = (rbac("roles"), rbac("rolebindings"));
     // Every namespaced kind: what a namespace's deletion empties, and what a quota may count.
     let namespaced = vec![
+        Arc::clone(&roles),
+        Arc::clone(&role_bindings),
         Arc::clone(&configmaps),
         Arc::clone(&secrets),
         Arc::clone(&service_accounts),
@@ -136,7 +141,7 @@ pub fn create_kube_apiserver(
         version: "v1",
         resources: vec![resource_handler(config, Arc::new(self_subject_reviews))],
     });
-    install_authorization(config, &mut server);
+    install_authorization(config, &mut server, roles, role_bindings);
     let storage = Arc::clone(&config.storage);
     server.add_health_check("etcd", move || {
         storage.check_health().map_err(|e| e.to_string())
@@ -190,7 +195,12 @@ pub fn create_kube_apiserver(
 // ANCHOR: install_rbac
 /// `authorization.k8s.io/v1` (the reviews) and `rbac.authorization.k8s.io/v1` (the roles and
 /// bindings, behind the escalation checks), and the hook that writes the bootstrap policy.
-fn install_authorization(config: &Config, server: &mut GenericAPIServer) {
+fn install_authorization(
+    config: &Config,
+    server: &mut GenericAPIServer,
+    roles: Arc<Store>,
+    bindings: Arc<Store>,
+) {
     let review = |resource| {
         let rest = ReviewRest::new(
             new_store(config, "authorization.k8s.io", "v1", resource),
@@ -210,8 +220,7 @@ fn install_authorization(config: &Config, server: &mut GenericAPIServer) {
     });
     let rbac = |resource| new_store(config, "rbac.authorization.k8s.io", "v1", resource);
     let resolver = || DefaultRuleResolver::new(Arc::clone(&config.storage), &config.etcd_prefix);
-    let (roles, cluster_roles) = (rbac("roles"), rbac("clusterroles"));
-    let (bindings, cluster_bindings) = (rbac("rolebindings"), rbac("clusterrolebindings"));
+    let (cluster_roles, cluster_bindings) = (rbac("clusterroles"), rbac("clusterrolebindings"));
     let authorizer = &config.authorizer;
     let role_rest = |store: &Arc<Store>| {
         let rest = PolicyBasedRest::role(Arc::clone(store), Arc::clone(authorizer), resolver());
