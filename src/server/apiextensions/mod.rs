@@ -7,11 +7,13 @@
 //! - [`customresource`]: one served version: its definition and strategy.
 //! - [`discovery`]: `/apis/<group>[/<version>]` of CRD groups, and what aggregated discovery shows.
 //! - [`controller`]: naming, establishing and finalizing, behind the post-start hooks.
+//! - [`schema`]: structural schemas: pruning, defaulting, validation and OpenAPI of custom objects.
 
 pub mod controller;
 pub mod customresource;
 pub mod customresource_handler;
 pub mod discovery;
+pub mod schema;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
