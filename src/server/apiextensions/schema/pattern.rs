@@ -895,16 +895,22 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) as usize
         };
+        let (mut compiled, mut refused, mut matched) = (0, 0, 0);
         for _ in 0..20_000 {
             let len = next() % 8;
             let pattern: String = (0..len)
                 .map(|_| alphabet[next() % alphabet.len()])
                 .collect();
-            if let Ok(re) = Regex::new(&pattern) {
-                for text in ["", "a", "ab(", "ba]{", "\n", "é-9"] {
-                    re.is_match(text);
+            match Regex::new(&pattern) {
+                Ok(re) => {
+                    compiled += 1;
+                    for text in ["", "a", "ab(", "ba]{", "\n", "é-9"] {
+                        matched += usize::from(re.is_match(text));
+                    }
                 }
+                Err(_) => refused += 1,
             }
         }
+        assert!(compiled > 1000 && refused > 1000 && matched > 1000);
     }
 }
