@@ -107,6 +107,24 @@ fn non_structural_schemas_are_refused_on_create_and_update() {
         404
     );
 
+    // A default must pass the checks of its own schema.
+    let resp = server.send_json(
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        &crd(
+            json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "replicas": {"type": "integer", "minimum": 1, "default": 0}}}}}),
+        ),
+    );
+    assert_eq!(resp.status, 422, "{}", resp.text());
+    assert_eq!(
+        fields(&resp.json()),
+        [(
+            format!("{root}.properties[spec].properties[replicas].default"),
+            "Invalid value: 0:  in body should be greater than or equal to 1".into()
+        )]
+    );
+
     serve_crontabs(&server);
     let path =
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/crontabs.stable.example.com";
@@ -178,6 +196,15 @@ fn objects_are_pruned_defaulted_and_validated() {
         .unwrap()
         .starts_with("CronTab.stable.example.com \"bad\" is invalid: ["));
     assert_eq!(server.get(&format!("{CRONTABS}/bad")).status, 404);
+
+    // A null where the schema allows none counts as absent: the default replaces it.
+    let resp = server.send_json(
+        "POST",
+        CRONTABS,
+        &crontab("nulls", json!({"cronSpec": "* * * * *", "replicas": null})),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text());
+    assert_eq!(resp.json()["spec"]["replicas"], 1);
 
     // Required fields and types.
     let resp = server.send_json(
