@@ -39,6 +39,7 @@ type Served = (Arc<ResourceDef>, Value);
 fn crd_document(group: &str, version: &str, served: &[Served]) -> Value {
     let defs: Vec<Arc<ResourceDef>> = served.iter().map(|(d, _)| Arc::clone(d)).collect();
     let mut doc = document(group, version, &defs);
+    doc["info"] = json!({"title": "Kubernetes CRD Swagger", "version": "v0.1.0"});
     let schemas = &mut doc["components"]["schemas"];
     if let Some(map) = schemas.as_object_mut() {
         // The stand-in definition decoding uses says nothing of a custom kind.
@@ -114,7 +115,14 @@ impl Handler for CrdOpenAPIV3 {
             if rest == path {
                 return Response::bytes(200, "application/json", body)
                     .with_header("Etag", format!("\"{hash}\""))
-                    .with_header("Cache-Control", "no-cache, private")
+                    .with_header(
+                        "Cache-Control",
+                        if req.query_param("hash").is_some() {
+                            "public, immutable"
+                        } else {
+                            "no-cache, private"
+                        },
+                    )
                     .with_header("Vary", "Accept");
             }
             paths.insert(
@@ -170,6 +178,7 @@ mod tests {
         );
         assert!(schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"].is_object());
         assert!(schemas["com.example.stable.v1.CronTabList"].is_object());
+        assert_eq!(doc["info"]["title"], "Kubernetes CRD Swagger");
         assert!(schemas
             .get(super::super::customresource::CUSTOM_RESOURCE.name)
             .is_none());
