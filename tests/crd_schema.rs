@@ -315,3 +315,66 @@ fn openapi_v3_publishes_the_kind_from_its_schema() {
     );
     server.stop();
 }
+
+#[test]
+fn a_stricter_schema_ratchets_on_update() {
+    let server = TestServer::start("crd-schema-ratchet", &[]);
+    serve_crontabs(&server);
+    let resp = server.send_json(
+        "POST",
+        CRONTABS,
+        &crontab(
+            "old",
+            json!({"cronSpec": "* * * * *", "image": "a-long-image-name"}),
+        ),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text());
+
+    // The schema gets stricter: images of at most 5 characters.
+    let path =
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/crontabs.stable.example.com";
+    let mut stored = server.get(path).json();
+    stored["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"]["image"]["maxLength"] = json!(5);
+    let resp = server.send_json("PUT", path, &stored);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = server.send_json(
+            "POST",
+            CRONTABS,
+            &crontab(
+                "probe",
+                json!({"cronSpec": "* * * * *", "image": "too-long"}),
+            ),
+        );
+        if resp.status == 422 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new schema never applied");
+        server.request("DELETE", &format!("{CRONTABS}/probe"), &[], None);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The old object may still change elsewhere; its image may not change to another bad one.
+    let patch = |body: &str| {
+        server.request(
+            "PATCH",
+            &format!("{CRONTABS}/old"),
+            &[("Content-Type", "application/merge-patch+json")],
+            Some(body.as_bytes()),
+        )
+    };
+    let resp = patch(r#"{"spec": {"replicas": 3}}"#);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let resp = patch(r#"{"spec": {"image": "another-long-name"}}"#);
+    assert_eq!(resp.status, 422, "{}", resp.text());
+    assert_eq!(
+        fields(&resp.json()),
+        [(
+            "spec.image".to_string(),
+            "Too long: may not be longer than 5".to_string()
+        )]
+    );
+    server.stop();
+}

@@ -230,6 +230,38 @@ fn generation_content(obj: &Value, without_status: bool) -> Value {
     copy
 }
 
+impl CustomResourceStrategy {
+    /// The replica count a scale subresource reads must be a non-negative 32-bit integer
+    /// (`ValidateScaleSpec`).
+    fn validate_scale(&self, obj: &Value) -> Vec<StatusCause> {
+        let mut causes = Vec::new();
+        if let Some(scale) = &self.scale {
+            let path = &scale.spec_replicas_text;
+            match scale.spec_replicas.find(obj) {
+                None | Some(Value::Null) => {}
+                Some(Value::Number(n)) if n.is_i64() => {
+                    let n = n.as_i64().unwrap_or(0);
+                    if n < 0 {
+                        causes.push(invalid(path, &json!(n), "should be a non-negative integer"));
+                    } else if n > i64::from(i32::MAX) {
+                        causes.push(invalid(
+                            path,
+                            &json!(n),
+                            &format!("should be less than or equal to {}", i32::MAX),
+                        ));
+                    }
+                }
+                Some(other) => causes.push(invalid(
+                    path,
+                    other,
+                    &format!("{path} accessor error: {other} is not an int64"),
+                )),
+            }
+        }
+        causes
+    }
+}
+
 // ANCHOR: structural_strategy
 impl Strategy for CustomResourceStrategy {
     /// kube's decoder for custom resources prunes by the structural schema (its paths feed
@@ -272,33 +304,18 @@ impl Strategy for CustomResourceStrategy {
         set_meta(new, "generation", json!(generation + i64::from(changed)));
     }
 
-    /// `customResourceValidator`: the schema's value validation, then the replica count a
-    /// scale subresource reads must be a non-negative 32-bit integer (`ValidateScaleSpec`).
+    /// `customResourceValidator`: the schema's value validation, then the scale's.
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
         let mut causes = (self.structural.as_ref()).map_or_else(Vec::new, |s| s.validate(obj));
-        if let Some(scale) = &self.scale {
-            let path = &scale.spec_replicas_text;
-            match scale.spec_replicas.find(obj) {
-                None | Some(Value::Null) => {}
-                Some(Value::Number(n)) if n.is_i64() => {
-                    let n = n.as_i64().unwrap_or(0);
-                    if n < 0 {
-                        causes.push(invalid(path, &json!(n), "should be a non-negative integer"));
-                    } else if n > i64::from(i32::MAX) {
-                        causes.push(invalid(
-                            path,
-                            &json!(n),
-                            &format!("should be less than or equal to {}", i32::MAX),
-                        ));
-                    }
-                }
-                Some(other) => causes.push(invalid(
-                    path,
-                    other,
-                    &format!("{path} accessor error: {other} is not an int64"),
-                )),
-            }
-        }
+        causes.extend(self.validate_scale(obj));
+        causes
+    }
+
+    /// On update the schema ratchets: what did not change is not validated again.
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<StatusCause> {
+        let mut causes =
+            (self.structural.as_ref()).map_or_else(Vec::new, |s| s.validate_update(new, old));
+        causes.extend(self.validate_scale(new));
         causes
     }
 

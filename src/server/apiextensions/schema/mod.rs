@@ -136,6 +136,12 @@ impl Structural {
         values::validate_custom_resource("", obj, self)
     }
 
+    /// [`Structural::validate`] for an update: values equal to those they replace are not
+    /// checked again (kube's validation ratcheting).
+    pub fn validate_update(&self, obj: &Value, old: &Value) -> Vec<StatusCause> {
+        values::validate_custom_resource_update("", obj, old, self)
+    }
+
     /// The kind's OpenAPI v3 schema as kube's builder publishes it: the schema with `metadata`
     /// as a reference to `ObjectMeta` and `apiVersion`/`kind` added. The caller adds
     /// `x-kubernetes-group-version-kind`, which the schema does not know.
