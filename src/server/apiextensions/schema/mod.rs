@@ -18,7 +18,8 @@
 //! The modules follow kube's files: [`props`] reads the JSON (`JSONSchemaProps`), [`convert`]
 //! checks what a CRD may say and builds a [`Structural`] (`NewStructural`), [`validation`] holds
 //! the structural invariants (`ValidateStructural`), [`pruning`], [`defaulting`], [`values`]
-//! (with [`formats`] and [`pattern`]) and [`openapi`].
+//! (with [`formats`] and [`pattern`]) and [`openapi`]. Every walk runs on [`stack`]'s own
+//! stack, so no schema JSON can express is too deep for a connection.
 
 pub mod convert;
 pub mod defaulting;
@@ -27,6 +28,7 @@ pub mod openapi;
 pub mod pattern;
 pub mod props;
 pub mod pruning;
+pub mod stack;
 pub mod validation;
 pub mod values;
 
@@ -36,6 +38,7 @@ use serde_json::Value;
 
 use crate::scheme::meta::StatusCause;
 use pattern::Regex;
+use stack::on_schema_stack;
 
 // ANCHOR: structural
 /// `structuralschema.Structural`: the part of a schema that says which fields exist and what
@@ -113,39 +116,78 @@ impl Structural {
     /// keyword a CRD may not use or is not structural. `path` is the field path of the schema
     /// (`spec.versions[0].schema.openAPIV3Schema`).
     pub fn new(schema: &Value, path: &str) -> Result<Structural, Vec<StatusCause>> {
-        convert::new_structural(schema, path)
+        on_schema_stack(|| convert::new_structural(schema, path))
     }
 
     /// Drops the fields the schema does not know and returns their paths (`spec.foo`), for
     /// `fieldValidation`. At the root `apiVersion` and `kind` are kept and `metadata` is cut to
     /// `ObjectMeta`'s fields.
     pub fn prune(&self, obj: &mut Value) -> Vec<String> {
-        pruning::prune_root(obj, self)
+        on_schema_stack(|| pruning::prune_root(obj, self))
     }
 
     /// Applies the schema's `default`s where a field is absent (or a null the schema does not
     /// allow), after dropping such nulls that have no default, as kube does.
     pub fn default(&self, obj: &mut Value) {
-        defaulting::prune_non_nullable_nulls_without_defaults(obj, self);
-        defaulting::default(obj, self);
+        on_schema_stack(|| {
+            defaulting::prune_non_nullable_nulls_without_defaults(obj, self);
+            defaulting::default(obj, self);
+        })
     }
 
     /// Checks every value against the schema; one cause per failure, with kube's field paths,
     /// reasons and messages.
     pub fn validate(&self, obj: &Value) -> Vec<StatusCause> {
-        values::validate_custom_resource("", obj, self)
+        on_schema_stack(|| values::validate_custom_resource("", obj, self))
     }
 
     /// [`Structural::validate`] for an update: values equal to those they replace are not
     /// checked again (kube's validation ratcheting).
     pub fn validate_update(&self, obj: &Value, old: &Value) -> Vec<StatusCause> {
-        values::validate_custom_resource_update("", obj, old, self)
+        on_schema_stack(|| values::validate_custom_resource_update("", obj, old, self))
     }
 
     /// The kind's OpenAPI v3 schema as kube's builder publishes it: the schema with `metadata`
     /// as a reference to `ObjectMeta` and `apiVersion`/`kind` added. The caller adds
     /// `x-kubernetes-group-version-kind`, which the schema does not know.
     pub fn openapi_v3(&self) -> Value {
-        openapi::kind_schema(self)
+        on_schema_stack(|| openapi::kind_schema(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_deepest_schema_json_allows_fits_a_connections_coroutine() {
+        // serde_json stops at 128 levels; a schema nests two per level (`properties`, name).
+        let mut schema = json!({"type": "string", "pattern": "^a$", "default": "a"});
+        let mut obj = json!("a");
+        for _ in 0..62 {
+            schema = json!({"type": "object", "properties": {"a": schema}});
+            obj = json!({ "a": obj });
+        }
+        let work = move || {
+            let s = Structural::new(&schema, "s").unwrap();
+            let mut o = obj.clone();
+            let pruned = s.prune(&mut o);
+            s.default(&mut o);
+            let errors = s.validate(&o).len() + s.validate_update(&o, &obj).len();
+            let openapi = s.openapi_v3();
+            (
+                pruned.is_empty(),
+                errors,
+                openapi["properties"]["a"]["type"].clone(),
+            )
+        };
+        // The stack a connection's handler runs on, as the server sets it.
+        let connection =
+            may::coroutine::Builder::new().stack_size(crate::run::COROUTINE_STACK_WORDS);
+        // SAFETY: the coroutine computes and returns; it neither blocks its thread nor keeps
+        // thread-locals across a yield.
+        let handle = unsafe { connection.spawn(work) }.unwrap();
+        assert_eq!(handle.join().unwrap(), (true, 0, json!("object")));
     }
 }

@@ -10,7 +10,8 @@
 //! `[[:alpha:]]` and the other ASCII POSIX classes; `\d \D \w \W \s \S`; `\t \n \r \f \v \a`,
 //! `\xHH`, `\x{H...}`; anchors `^ $ \A \z \b \B` (no multi-line mode); groups `(...)`, `(?:...)`,
 //! `(?P<name>...)`, `(?<name>...)`; alternation `|`; repetition `* + ? {n} {n,} {n,m}`, greedy or
-//! lazy (which does not change whether a string matches). Anything else RE2 accepts (flags like
+//! lazy (which does not change whether a string matches); up to 100 nested groups (RE2 allows
+//! 1000, and refuses more with the same message). Anything else RE2 accepts (flags like
 //! `(?i)`, Unicode classes `\p{...}`, `\Q...\E`, `\C`, octal escapes) is refused with an error
 //! saying so, so a CRD never gets a pattern this server would answer differently from kube.
 
@@ -48,6 +49,10 @@ impl fmt::Display for Error {
 
 /// RE2's limit on a counted repetition.
 const MAX_REPEAT: u32 = 1000;
+/// Nested groups allowed. RE2 allows 1000; this parser recurses once per group, and 100 keeps
+/// it well inside the schema stack (CRD patterns nest a few levels). Deeper is refused with
+/// Go's message.
+const MAX_NESTING: usize = 100;
 /// Programs larger than this are refused, as RE2 refuses "expression too large".
 const MAX_PROGRAM: usize = 20_000;
 
@@ -345,6 +350,9 @@ impl Parser<'_> {
     }
 
     fn parse_group(&mut self, depth: usize) -> Result<Node, Error> {
+        if depth >= MAX_NESTING {
+            return Err(self.error("expression nests too deeply", self.source));
+        }
         let start = self.pos;
         self.pos += 1;
         if self.peek() == Some('?') {
@@ -882,6 +890,16 @@ mod tests {
         assert!(err(r"\pL").contains("not supported"));
         assert!(err(r"\Qa.b\E").contains("not supported"));
         assert!(err("((a{1000}){1000}){1000}").contains("too large"));
+        // Nesting is bounded, and the deepest allowed fits a small stack.
+        let nested = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+        let deepest = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || Regex::new(&nested(100)).map(|re| re.is_match("a")))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(deepest, Ok(true));
+        assert!(err(&nested(101)).starts_with("error parsing regexp: expression nests too deeply"));
     }
 
     #[test]

@@ -71,12 +71,46 @@ pub struct Props {
 
 /// Reads one schema object at `path` (`spec.versions[0].schema.openAPIV3Schema`).
 pub fn parse(value: &Value, path: &str, errs: &mut Vec<StatusCause>) -> Props {
-    let mut props = Props::default();
+    *parse_at(value, path, errs)
+}
+
+// One call per level of the schema, its keywords read in `scalars`: a level costs little stack.
+fn parse_at(value: &Value, path: &str, errs: &mut Vec<StatusCause>) -> Box<Props> {
+    let mut props = Box::<Props>::default();
     let Some(fields) = value.as_object() else {
         errs.push(invalid(path, value, "must be a JSON object"));
         return props;
     };
     let mut r = Reader { fields, path, errs };
+    scalars(&mut props, &mut r);
+    match fields.get("items") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(schemas)) => {
+            props.items_array = r.each(schemas, &format!("{path}.items"))
+        }
+        Some(schema) => props.items = Some(r.one(schema, "items")),
+    }
+    props.all_of = r.schemas("allOf");
+    props.one_of = r.schemas("oneOf");
+    props.any_of = r.schemas("anyOf");
+    if let Some(not) = fields.get("not").filter(|v| !v.is_null()) {
+        props.not = Some(r.one(not, "not"));
+    }
+    props.properties = r.schema_map("properties");
+    props.additional_properties = match fields.get("additionalProperties") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(PropsOrBool::Bool(*b)),
+        Some(schema) => Some(PropsOrBool::Schema(r.one(schema, "additionalProperties"))),
+    };
+    props.pattern_properties = r.schema_map("patternProperties");
+    props.definitions = r.schema_map("definitions");
+    props
+}
+
+/// Every keyword that is not itself a schema.
+#[inline(never)]
+fn scalars(props: &mut Props, r: &mut Reader) {
+    let fields = r.fields;
     props.id = r.string("id");
     props.schema_uri = r.string("$schema");
     props.ref_ = fields.get("$ref").map(|_| r.string("$ref"));
@@ -100,38 +134,8 @@ pub fn parse(value: &Value, path: &str, errs: &mut Vec<StatusCause>) -> Props {
     props.max_properties = r.integer("maxProperties");
     props.min_properties = r.integer("minProperties");
     props.required = r.strings("required");
-    match fields.get("items") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(schemas)) => {
-            props.items_array = schemas
-                .iter()
-                .enumerate()
-                .map(|(i, s)| parse(s, &format!("{path}.items[{i}]"), r.errs))
-                .collect();
-        }
-        Some(schema) => props.items = Some(Box::new(parse(schema, &r.child("items"), r.errs))),
-    }
-    props.all_of = r.schemas("allOf");
-    props.one_of = r.schemas("oneOf");
-    props.any_of = r.schemas("anyOf");
-    props.not = fields
-        .get("not")
-        .filter(|v| !v.is_null())
-        .map(|v| Box::new(parse(v, &r.child("not"), r.errs)));
-    props.properties = r.schema_map("properties");
-    props.additional_properties = match fields.get("additionalProperties") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(PropsOrBool::Bool(*b)),
-        Some(schema) => Some(PropsOrBool::Schema(Box::new(parse(
-            schema,
-            &r.child("additionalProperties"),
-            r.errs,
-        )))),
-    };
-    props.pattern_properties = r.schema_map("patternProperties");
     props.dependencies = fields.get("dependencies").is_some_and(|v| !v.is_null());
     props.additional_items = fields.get("additionalItems").is_some_and(|v| !v.is_null());
-    props.definitions = r.schema_map("definitions");
     props.external_docs = fields.get("externalDocs").filter(|v| !v.is_null()).cloned();
     props.example = fields.get("example").filter(|v| !v.is_null()).cloned();
     props.nullable = r.bool("nullable");
@@ -154,7 +158,6 @@ pub fn parse(value: &Value, path: &str, errs: &mut Vec<StatusCause>) -> Props {
         .get("x-kubernetes-validations")
         .filter(|v| !v.is_null())
         .cloned();
-    props
 }
 
 struct Reader<'a> {
@@ -163,7 +166,7 @@ struct Reader<'a> {
     errs: &'a mut Vec<StatusCause>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn child(&self, key: &str) -> String {
         format!("{}.{key}", self.path)
     }
@@ -223,7 +226,7 @@ impl Reader<'_> {
         }
     }
 
-    fn array(&mut self, key: &str) -> Option<&[Value]> {
+    fn array(&mut self, key: &str) -> Option<&'a [Value]> {
         let fields = self.fields;
         match fields.get(key).filter(|v| !v.is_null()) {
             None => None,
@@ -250,29 +253,36 @@ impl Reader<'_> {
         }
     }
 
+    /// The schema under `key`, one level down.
+    fn one(&mut self, schema: &Value, key: &str) -> Box<Props> {
+        parse_at(schema, &self.child(key), self.errs)
+    }
+
+    fn each(&mut self, schemas: &[Value], path: &str) -> Vec<Props> {
+        (schemas.iter().enumerate())
+            .map(|(i, s)| *parse_at(s, &format!("{path}[{i}]"), self.errs))
+            .collect()
+    }
+
     fn schemas(&mut self, key: &str) -> Vec<Props> {
         let path = self.child(key);
         let Some(items) = self.array(key) else {
             return Vec::new();
         };
-        let items = items.to_vec();
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, s)| parse(s, &format!("{path}[{i}]"), self.errs))
-            .collect()
+        self.each(items, &path)
     }
 
     fn schema_map(&mut self, key: &str) -> BTreeMap<String, Props> {
         let path = self.child(key);
-        match self.get(key) {
+        let fields = self.fields;
+        match fields.get(key).filter(|v| !v.is_null()) {
             None => BTreeMap::new(),
-            Some(Value::Object(m)) => {
-                let m = m.clone();
-                m.iter()
-                    .map(|(k, v)| (k.clone(), parse(v, &format!("{path}[{k}]"), self.errs)))
-                    .collect()
-            }
+            Some(Value::Object(m)) => (m.iter())
+                .map(|(k, v)| {
+                    let p = parse_at(v, &format!("{path}[{k}]"), self.errs);
+                    (k.clone(), *p)
+                })
+                .collect(),
             Some(_) => {
                 self.wrong(key, "an object");
                 BTreeMap::new()
