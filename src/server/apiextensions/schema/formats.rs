@@ -6,6 +6,8 @@
 //! It does not check `uri`, `email`, `hostname`, `isbn`, `isbn10`, `isbn13`, `creditcard`, `ssn`,
 //! `rgbcolor`, `duration` and `quantity` (their Go parsers are large): values of those formats
 //! are accepted as any string, which is the one place this server is more lenient than kube.
+//! Numeric formats (`int32`, `int64`, `float`, `double`) are published in OpenAPI but, as in
+//! kube, not range-checked: kube-openapi's type check accepts any integer for `int32`.
 
 use std::net::IpAddr;
 
