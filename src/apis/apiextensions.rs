@@ -325,6 +325,11 @@ fn validate_versions(versions: &Value) -> Vec<StatusCause> {
                 &format!("{path}.schema.openAPIV3Schema"),
                 "schemas are required",
             ));
+        } else if let Err(errs) = crate::server::apiextensions::schema::Structural::new(
+            &v["schema"]["openAPIV3Schema"],
+            &format!("{path}.schema.openAPIV3Schema"),
+        ) {
+            causes.extend(errs);
         }
         for (j, col) in v["additionalPrinterColumns"]
             .as_array()
@@ -445,12 +450,17 @@ mod tests {
             [
                 "metadata.name",
                 "spec.scope",
+                "spec.versions[0].schema.openAPIV3Schema.type",
                 "spec.versions[1].schema.openAPIV3Schema",
                 "spec.versions"
             ]
         );
         assert_eq!(
-            causes[3].message.rsplit(": ").next(),
+            causes[2].message,
+            "Required value: must not be empty at the root"
+        );
+        assert_eq!(
+            causes[4].message.rsplit(": ").next(),
             Some("must have exactly one version marked as storage version")
         );
         let mut dotless = crd();

@@ -101,7 +101,7 @@ fn add_definition(s: &Struct, defs: &mut Map<String, Value>) {
 
 // ANCHOR: openapi_document
 /// The OpenAPI v3 document of one group/version.
-fn document(group: &str, version: &str, resources: &[Arc<ResourceDef>]) -> Value {
+pub fn document(group: &str, version: &str, resources: &[Arc<ResourceDef>]) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     for def in resources {

@@ -141,6 +141,7 @@ pub fn decode(
             def.kind, def.version, def.kind
         )));
     }
+    problems.unknown.extend(def.strategy.prune(&mut object));
     // ANCHOR: strict_decoding
     let warnings: Vec<String> = (duplicates.iter())
         .map(|f| format!("duplicate field \"{f}\""))

@@ -77,6 +77,12 @@ pub trait Strategy: Send + Sync {
     /// it right after decoding, before they record managedFields, so that the writer owns the
     /// defaults as in Go; the store calls it again for writes from inside the server.
     fn set_defaults(&self, _obj: &mut Value) {}
+    /// Drops the fields the kind's schema does not know, beyond what decoding into the kind's
+    /// [`schema::Struct`] already dropped, and returns their paths. Custom resources prune by
+    /// their structural schema here, as kube's decoder does for them.
+    fn prune(&self, _obj: &mut Value) -> Vec<String> {
+        Vec::new()
+    }
     /// Clearing of fields a client may not set, before admission and validation.
     fn prepare_for_create(&self, _obj: &mut Value) {}
     /// On update: carry over what the client may not change (for example `status`).

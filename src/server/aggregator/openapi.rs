@@ -1,4 +1,5 @@
-//! The aggregated `/openapi/v3`: the local documents, and for each available remote
+//! The aggregated `/openapi/v3`: the local documents (the built-in kinds', and those the
+//! delegates publish for custom resources), and for each available remote
 //! APIService the entry its backend publishes, whose document is then fetched through the
 //! proxy. kubectl validates `create -f` against these, so without them a remote kind could not
 //! be created with kubectl's default `--validate=strict`.
@@ -25,6 +26,15 @@ impl Handler for AggregatedOpenAPIV3 {
         if rest.is_empty() {
             let local = self.local.serve(req);
             let mut index: Value = serde_json::from_slice(local.body_bytes()).unwrap_or_default();
+            // The delegates' own documents: the custom resources of the apiextensions-apiserver.
+            let delegated = self.router.local_delegate.serve(req);
+            if delegated.status == 200 {
+                let more: Value =
+                    serde_json::from_slice(delegated.body_bytes()).unwrap_or_default();
+                for (path, entry) in more["paths"].as_object().into_iter().flatten() {
+                    index["paths"][path] = entry.clone();
+                }
+            }
             for (path, entry) in remote.values() {
                 index["paths"][path] = entry.clone();
             }
@@ -36,7 +46,10 @@ impl Handler for AggregatedOpenAPIV3 {
                 Ok(api_service) => self.router.proxy(&api_service, req),
                 Err(e) => e.to_response(),
             },
-            None => self.local.serve(req),
+            None => match self.local.serve(req) {
+                found if found.status != 404 => found,
+                _ => self.router.local_delegate.serve(req),
+            },
         }
     }
 }

@@ -16,6 +16,8 @@ use crate::scheme::{
 };
 use crate::util::jsonpath::Path;
 
+use super::schema::Structural;
+
 /// A custom object's shape as decoding sees it: typed `metadata`, and everything else kept
 /// for the CRD's schema to prune, default and validate.
 pub static CUSTOM_RESOURCE: Struct = Struct {
@@ -60,6 +62,9 @@ pub struct CustomResourceStrategy {
     /// the version's objects (pruning and defaulting as they are decoded, validation with the
     /// rest of `validate`), and what its OpenAPI document is built from.
     pub open_api_v3_schema: Value,
+    /// That schema, structural (CRD validation refused any other): `None` only for a CRD
+    /// stored before this server checked schemas, whose objects are then kept as given.
+    structural: Option<Structural>,
     /// Whether `/status` is served: then the main resource may not write `status`.
     status_enabled: bool,
     scale: Option<ScalePaths>,
@@ -110,6 +115,7 @@ pub fn resource_defs(crd: &Value) -> Vec<Arc<ResourceDef>> {
                 version: version.clone(),
                 storage_version: storage_version.clone(),
                 open_api_v3_schema: v["schema"]["openAPIV3Schema"].clone(),
+                structural: Structural::new(&v["schema"]["openAPIV3Schema"], "").ok(),
                 status_enabled,
                 scale: scale_paths(scale),
                 columns: printer_columns(&v["additionalPrinterColumns"]),
@@ -224,7 +230,54 @@ fn generation_content(obj: &Value, without_status: bool) -> Value {
     copy
 }
 
+impl CustomResourceStrategy {
+    /// The replica count a scale subresource reads must be a non-negative 32-bit integer
+    /// (`ValidateScaleSpec`).
+    fn validate_scale(&self, obj: &Value) -> Vec<StatusCause> {
+        let mut causes = Vec::new();
+        if let Some(scale) = &self.scale {
+            let path = &scale.spec_replicas_text;
+            match scale.spec_replicas.find(obj) {
+                None | Some(Value::Null) => {}
+                Some(Value::Number(n)) if n.is_i64() => {
+                    let n = n.as_i64().unwrap_or(0);
+                    if n < 0 {
+                        causes.push(invalid(path, &json!(n), "should be a non-negative integer"));
+                    } else if n > i64::from(i32::MAX) {
+                        causes.push(invalid(
+                            path,
+                            &json!(n),
+                            &format!("should be less than or equal to {}", i32::MAX),
+                        ));
+                    }
+                }
+                Some(other) => causes.push(invalid(
+                    path,
+                    other,
+                    &format!("{path} accessor error: {other} is not an int64"),
+                )),
+            }
+        }
+        causes
+    }
+}
+
+// ANCHOR: structural_strategy
 impl Strategy for CustomResourceStrategy {
+    /// kube's decoder for custom resources prunes by the structural schema (its paths feed
+    /// `fieldValidation`), then the defaulter fills in the schema's defaults.
+    fn prune(&self, obj: &mut Value) -> Vec<String> {
+        self.structural
+            .as_ref()
+            .map_or_else(Vec::new, |s| s.prune(obj))
+    }
+
+    fn set_defaults(&self, obj: &mut Value) {
+        if let Some(s) = &self.structural {
+            s.default(obj);
+        }
+    }
+    // ANCHOR_END: structural_strategy
     fn prepare_for_create(&self, obj: &mut Value) {
         if self.status_enabled {
             if let Some(m) = obj.as_object_mut() {
@@ -251,33 +304,18 @@ impl Strategy for CustomResourceStrategy {
         set_meta(new, "generation", json!(generation + i64::from(changed)));
     }
 
-    /// `customResourceValidator`: the replica count a scale subresource reads must be a
-    /// non-negative 32-bit integer (`ValidateScaleSpec`).
+    /// `customResourceValidator`: the schema's value validation, then the scale's.
     fn validate(&self, obj: &Value) -> Vec<StatusCause> {
-        let mut causes = Vec::new();
-        if let Some(scale) = &self.scale {
-            let path = &scale.spec_replicas_text;
-            match scale.spec_replicas.find(obj) {
-                None | Some(Value::Null) => {}
-                Some(Value::Number(n)) if n.is_i64() => {
-                    let n = n.as_i64().unwrap_or(0);
-                    if n < 0 {
-                        causes.push(invalid(path, &json!(n), "should be a non-negative integer"));
-                    } else if n > i64::from(i32::MAX) {
-                        causes.push(invalid(
-                            path,
-                            &json!(n),
-                            &format!("should be less than or equal to {}", i32::MAX),
-                        ));
-                    }
-                }
-                Some(other) => causes.push(invalid(
-                    path,
-                    other,
-                    &format!("{path} accessor error: {other} is not an int64"),
-                )),
-            }
-        }
+        let mut causes = (self.structural.as_ref()).map_or_else(Vec::new, |s| s.validate(obj));
+        causes.extend(self.validate_scale(obj));
+        causes
+    }
+
+    /// On update the schema ratchets: what did not change is not validated again.
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<StatusCause> {
+        let mut causes =
+            (self.structural.as_ref()).map_or_else(Vec::new, |s| s.validate_update(new, old));
+        causes.extend(self.validate_scale(new));
         causes
     }
 

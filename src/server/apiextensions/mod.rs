@@ -7,11 +7,15 @@
 //! - [`customresource`]: one served version: its definition and strategy.
 //! - [`discovery`]: `/apis/<group>[/<version>]` of CRD groups, and what aggregated discovery shows.
 //! - [`controller`]: naming, establishing and finalizing, behind the post-start hooks.
+//! - [`openapiv3`]: `/openapi/v3` documents of the custom resources, from their schemas.
+//! - [`schema`]: structural schemas: pruning, defaulting, validation and OpenAPI of custom objects.
 
 pub mod controller;
 pub mod customresource;
 pub mod customresource_handler;
 pub mod discovery;
+pub mod openapiv3;
+pub mod schema;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,6 +61,13 @@ pub fn create_apiextensions_server(
             crds: Arc::clone(&crds),
             serving: Arc::clone(&serving),
             delegate,
+        }),
+    );
+    // Merged into `/openapi/v3` by the aggregator, which asks its delegates.
+    server.handle_prefix(
+        "/openapi/v3",
+        Arc::new(openapiv3::CrdOpenAPIV3 {
+            crds: Arc::clone(&crds),
         }),
     );
     let controllers = Mutex::new(Some(Controllers {
