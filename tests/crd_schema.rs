@@ -381,10 +381,9 @@ fn a_stricter_schema_ratchets_on_update() {
 
 #[test]
 fn a_deep_schema_is_served() {
-    // Deeper than real CRDs nest (a pod template's affinity terms are about 12 levels). The
-    // schema walks themselves take any depth JSON allows (see the schema module's unit test);
-    // the request path around them does not yet take a body nested much deeper than this.
-    const DEPTH: usize = 15;
+    // Far deeper than real CRDs nest (a pod template's affinity terms are about 12 levels): the
+    // CRD's own body is then about 120 JSON levels deep, near serde_json's limit of 128.
+    const DEPTH: usize = 55;
     let server = TestServer::start("crd-schema-deep", &[]);
     let mut schema = json!({"type": "integer", "maximum": 1});
     let mut good = json!(1);
@@ -417,5 +416,54 @@ fn a_deep_schema_is_served() {
         server.get("/openapi/v3/apis/stable.example.com/v1").status,
         200
     );
+    server.stop();
+}
+
+#[test]
+fn a_body_as_deep_as_json_allows_is_served_and_a_deeper_one_refused() {
+    // Every step of a request recurses once per level (decoding, pruning, managed fields, merge
+    // patches, encoding a watch event): the connection's stack must hold the deepest body the
+    // JSON decoder accepts, and a deeper one is a 400, never a dead connection.
+    let server = TestServer::start("crd-schema-deep-body", &[]);
+    serve_crontabs(&server);
+    let nested = |depth: usize| {
+        let mut v = json!("leaf");
+        for _ in 0..depth {
+            v = json!({ "a": v });
+        }
+        v
+    };
+    let mut watch = common::open_watch(
+        &server,
+        &format!("{CRONTABS}?watch=true"),
+        "application/json",
+    );
+    // apiVersion/kind/metadata, spec, extra: the object is DEPTH + 3 levels deep.
+    const DEPTH: usize = 122;
+    let deep = crontab(
+        "deep",
+        json!({"cronSpec": "* * * * *", "extra": nested(DEPTH)}),
+    );
+    let created = server.send_json("POST", CRONTABS, &deep);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let event = watch().expect("the watch sees the deep object");
+    assert_eq!(event["object"]["spec"]["extra"], nested(DEPTH));
+    let got = server.get(&format!("{CRONTABS}/deep"));
+    assert_eq!(got.json()["spec"]["extra"], nested(DEPTH));
+    let patch = json!({"spec": {"extra": nested(DEPTH - 1)}});
+    let patched = server.request(
+        "PATCH",
+        &format!("{CRONTABS}/deep"),
+        &[("Content-Type", "application/merge-patch+json")],
+        Some(patch.to_string().as_bytes()),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    let too_deep = crontab(
+        "too-deep",
+        json!({"cronSpec": "* * * * *", "extra": nested(140)}),
+    );
+    let refused = server.send_json("POST", CRONTABS, &too_deep);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_eq!(server.get(&format!("{CRONTABS}/too-deep")).status, 404);
     server.stop();
 }

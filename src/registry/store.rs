@@ -158,7 +158,7 @@ impl Store {
     /// A stored value as the object a client sees: its `resourceVersion` is the revision that
     /// last modified it (the stored bytes never hold one, as in kube-apiserver).
     pub fn decode(&self, kv: &KeyValue) -> Result<Value, StatusError> {
-        let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+        let mut obj: Value = decode_stored(&kv.value).map_err(|e| {
             StatusError::internal(format!("stored object {} is corrupt: {e}", kv.key))
         })?;
         set_meta(
@@ -717,4 +717,17 @@ fn continue_key(
         return Err(err);
     }
     Ok(Some((format!("{prefix}{start}"), rv)))
+}
+/// Parses what this server stored, without serde_json's limit of 128 levels. A body is
+/// decoded with the limit, but what is stored adds `managedFields`, whose `fieldsV1` mirrors the
+/// object a few levels further down: an object accepted at the limit must still be readable, or
+/// an acknowledged write would be lost. The depth is bounded by what was accepted, and the
+/// connection's stack (`run::COROUTINE_STACK_WORDS`) holds it.
+pub fn decode_stored(bytes: &[u8]) -> serde_json::Result<Value> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let value = Value::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }

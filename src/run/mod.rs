@@ -33,9 +33,12 @@ use crate::server::create_server_chain;
 use lifecycle::{control_loop, spawn_heartbeat, Graceful, Outcome};
 use serve::SecureServingInfo;
 
-/// A coroutine stack big enough for a TLS handshake in a debug build (0x4000 words, 128 KiB on
-/// 64-bit); may's default of 0x1000 words overflows inside rustls.
-pub const COROUTINE_STACK_WORDS: usize = 0x4000;
+/// A coroutine stack deep enough for the deepest body JSON allows (serde_json refuses nesting
+/// past 128): decoding, patching, managed fields and encoding all recurse once per level, at up
+/// to a few KiB a level in a debug build. 0x20000 words, 1 MiB on 64-bit; may's default of 0x1000
+/// words overflows even inside rustls. The stack is mapped, not allocated: a connection only
+/// commits the pages it touches, so a shallow request costs what it did with a small stack.
+pub const COROUTINE_STACK_WORDS: usize = 0x20000;
 
 // ANCHOR: init_runtime
 /// Configures may before anything starts a coroutine or opens a may socket: one worker thread,

@@ -13,9 +13,14 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// A value, and the path of every key its objects repeat (the last of each is kept).
+///
+/// No depth limit: what comes from a client has passed [`check_depth`] first, and what the
+/// server decodes again (a patched object, with managedFields a few levels below its deepest
+/// field) must not be refused for depth the server itself added.
 pub fn from_slice(body: &[u8]) -> Result<(Value, Vec<String>), serde_json::Error> {
     let duplicates = RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_slice(body);
+    de.disable_recursion_limit();
     let value = Seed {
         path: String::new(),
         duplicates: &duplicates,
@@ -24,6 +29,44 @@ pub fn from_slice(body: &[u8]) -> Result<(Value, Vec<String>), serde_json::Error
     de.end()?;
     Ok((value, duplicates.into_inner()))
 }
+
+// ANCHOR: check_depth
+/// How deeply a request body may nest: serde_json's own limit. Go's decoder has no stack to
+/// overflow; every walk here recurses once per level, so the limit is what bounds the stack a
+/// request needs (`run::COROUTINE_STACK_WORDS` is sized for it).
+pub const MAX_DEPTH: usize = 128;
+
+/// Refuses a JSON body nested deeper than [`MAX_DEPTH`], by counting brackets outside strings:
+/// a loop, not a recursion, so the check itself cannot overflow.
+pub fn check_depth(body: &[u8]) -> Result<(), String> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(format!(
+                        "the request body nests deeper than {MAX_DEPTH} levels"
+                    ));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: check_depth
 
 struct Seed<'a> {
     /// Where this value is: `spec.containers[0]` (empty at the top).
@@ -112,6 +155,16 @@ impl<'de> Visitor<'de> for Seed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn depth_is_counted_outside_strings_only() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(check_depth(nested(MAX_DEPTH).as_bytes()).is_ok());
+        assert!(check_depth(nested(MAX_DEPTH + 1).as_bytes()).is_err());
+        // Brackets in strings, and an escaped quote that does not end one, are text.
+        let quoted = format!(r#"{{"a": "{}\"{}"}}"#, "[".repeat(500), "{".repeat(500));
+        assert!(check_depth(quoted.as_bytes()).is_ok());
+    }
     use serde_json::json;
 
     #[test]

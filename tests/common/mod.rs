@@ -36,7 +36,7 @@ pub struct ClientResponse {
 
 impl ClientResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
+        parse(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn text(&self) -> String {
@@ -317,8 +317,19 @@ pub fn open_watch(s: &TestServer, path: &str, accept: &str) -> impl FnMut() -> O
         }
         let mut chunk = vec![0u8; size + 2];
         std::io::Read::read_exact(&mut reader, &mut chunk).ok()?;
-        serde_json::from_slice(&chunk[..size]).ok()
+        parse(&chunk[..size]).ok()
     }
+}
+
+/// JSON as kubectl reads it: Go's decoder has no limit of 128 levels, and an object the server
+/// accepted near that limit comes back deeper, with its managedFields.
+fn parse(bytes: &[u8]) -> serde_json::Result<Value> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let value = Value::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 fn client_config(

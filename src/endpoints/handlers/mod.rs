@@ -74,6 +74,15 @@ impl ResourceHandler {
         if !scoped_right || info.parts.len() > 3 {
             return NotFound::response();
         }
+        // Before anything parses the body: every later step recurses once per level.
+        let protobuf = req
+            .header("content-type")
+            .is_some_and(|t| t.contains("protobuf"));
+        if !protobuf {
+            if let Err(why) = crate::scheme::strict_json::check_depth(&req.body) {
+                return StatusError::bad_request(why).to_response();
+            }
+        }
         if !info.subresource.is_empty() {
             return match self
                 .def
