@@ -54,43 +54,31 @@ fn main() {
     }
     // A remote APIService whose backend was never started: the aggregator's proxy answers for it.
     let api_services = "/apis/apiregistration.k8s.io/v1/apiservices";
-    let mut register = Request {
-        method: "POST".into(),
-        path: api_services.into(),
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: serde_json::json!({
+    let mut register = admin_request(
+        "POST",
+        api_services,
+        Some(serde_json::json!({
             "metadata": {"name": "v1alpha1.wardle.example.com"},
             "spec": {"group": "wardle.example.com", "version": "v1alpha1",
                      "service": {"namespace": "default", "name": "api", "port": 8443},
                      "insecureSkipTLSVerify": true, "groupPriorityMinimum": 1000, "versionPriority": 15},
-        })
-        .to_string()
-        .into_bytes(),
-        ..Default::default()
-    };
-    register.context.request_info = RequestInfo::parse("POST", api_services, "");
-    register.context.user = admin_user();
+        })),
+    );
     assert_eq!(aggregator.serve(&mut register).status, 201);
     // A CRD: the apiextensions-apiserver's controllers establish it, then its crdHandler
     // serves widgets.
     let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
-    let mut define = Request {
-        method: "POST".into(),
-        path: crds.into(),
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: serde_json::json!({
+    let mut define = admin_request(
+        "POST",
+        crds,
+        Some(serde_json::json!({
             "metadata": {"name": "widgets.example.com"},
             "spec": {"group": "example.com", "scope": "Namespaced",
                      "names": {"plural": "widgets", "kind": "Widget"},
                      "versions": [{"name": "v1", "served": true, "storage": true,
                                    "schema": {"openAPIV3Schema": {"type": "object"}}}]},
-        })
-        .to_string()
-        .into_bytes(),
-        ..Default::default()
-    };
-    define.context.request_info = RequestInfo::parse("POST", crds, "");
-    define.context.user = admin_user();
+        })),
+    );
     assert_eq!(aggregator.serve(&mut define).status, 201);
     wait_until_established(&aggregator, &format!("{crds}/widgets.example.com"));
     println!(
@@ -107,13 +95,7 @@ fn main() {
         "/apis/example.com/v1/namespaces/default/gadgets",
         "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders",
     ] {
-        let mut req = Request {
-            method: "GET".into(),
-            path: path.into(),
-            ..Default::default()
-        };
-        req.context.request_info = RequestInfo::parse("GET", path, "");
-        req.context.user = admin_user();
+        let mut req = admin_request("GET", path, None);
         LAST_SERVER.0.lock().unwrap().clear();
         let resp = aggregator.serve(&mut req);
         let server = LAST_SERVER.0.lock().unwrap().clone();
@@ -141,13 +123,7 @@ fn main() {
 /// coroutine, which a real server's worker thread runs beside this one.
 fn wait_until_established(server: &dyn Handler, path: &str) {
     for _ in 0..500 {
-        let mut req = Request {
-            method: "GET".into(),
-            path: path.into(),
-            ..Default::default()
-        };
-        req.context.request_info = RequestInfo::parse("GET", path, "");
-        req.context.user = admin_user();
+        let mut req = admin_request("GET", path, None);
         let body: serde_json::Value =
             serde_json::from_slice(server.serve(&mut req).body_bytes()).unwrap_or_default();
         let established = body["status"]["conditions"]
@@ -161,4 +137,21 @@ fn wait_until_established(server: &dyn Handler, path: &str) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     panic!("{path} was never established");
+}
+
+/// A request as the filters would hand it to the servers: its `RequestInfo` parsed and the
+/// admin as its user.
+fn admin_request(method: &str, path: &str, body: Option<serde_json::Value>) -> Request {
+    let mut req = Request {
+        method: method.into(),
+        path: path.into(),
+        ..Default::default()
+    };
+    if let Some(body) = body {
+        req.headers = vec![("Content-Type".into(), "application/json".into())];
+        req.body = body.to_string().into_bytes();
+    }
+    req.context.request_info = RequestInfo::parse(method, path, "");
+    req.context.user = admin_user();
+    req
 }
