@@ -14,8 +14,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::apiextensions::customresource_handler::{
+    namespaced_custom_resource_stores, CustomResourceConfig,
+};
 use super::generic::{APIGroupInfo, DelegationTarget, GenericAPIServer};
 use super::{generic_store, new_store, resource_handler, resourcequota, serviceaccounts};
+use crate::apis::apiextensions::GROUP as CRD_GROUP;
 use crate::config::admission::Stores;
 use crate::config::authorization::rbac::DefaultRuleResolver;
 use crate::config::{admin_user, Config, ExtraConfig};
@@ -89,20 +93,12 @@ pub fn create_kube_apiserver(
     let namespaces = Arc::new(NamespaceRest {
         namespaces: Arc::clone(&namespace_store),
         namespaced,
+        // Custom objects too, though their stores belong to the apiextensions-apiserver: which
+        // kinds exist is read from the CRDs when a namespace goes.
         custom_resources: {
-            let crds = new_store(
-                config,
-                crate::apis::apiextensions::GROUP,
-                "v1",
-                "customresourcedefinitions",
-            );
-            let cr_config =
-                crate::server::apiextensions::customresource_handler::CustomResourceConfig::new(
-                    config,
-                );
-            Box::new(move || {
-                crate::server::apiextensions::customresource_handler::namespaced_custom_resource_stores(&crds, &cr_config)
-            })
+            let crds = new_store(config, CRD_GROUP, "v1", "customresourcedefinitions");
+            let cr_config = CustomResourceConfig::new(config);
+            Box::new(move || namespaced_custom_resource_stores(&crds, &cr_config))
         },
     });
     let namespaces_for_hook = Arc::clone(&namespaces);
