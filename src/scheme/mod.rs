@@ -14,6 +14,7 @@
 //! - [`schema`]: each kind's fields, types, protobuf numbers and list semantics, described once.
 //! - [`selector`]: label and field selectors.
 //! - [`strict_json`]: JSON read with the keys an object repeats noted, for strict decoding.
+//! - [`yaml`]: YAML read into JSON and written from it, as `sigs.k8s.io/yaml` does.
 
 pub mod codec;
 pub mod meta;
@@ -22,6 +23,7 @@ pub mod protobuf;
 pub mod schema;
 pub mod selector;
 pub mod strict_json;
+pub mod yaml;
 
 use std::borrow::Cow;
 use std::sync::Arc;
