@@ -2,9 +2,8 @@
 //! the first rule that matches a request gives its level and the stages to leave out; a request
 //! no rule matches is not audited.
 //!
-//! kube-apiserver reads the file as YAML or JSON. This project has no YAML parser (see the
-//! dependency appendix), so it reads the JSON form, which is YAML too, and says so when a file is
-//! in YAML's block form.
+//! kube-apiserver reads the file as YAML or JSON; so do we, through [`crate::scheme::yaml`]
+//! (JSON is YAML too), as `runtime.Decode` with the YAML-or-JSON decoder does.
 
 use std::path::Path;
 
@@ -78,15 +77,10 @@ pub fn load_policy_from_file(path: &Path) -> Result<Policy, String> {
 }
 
 pub fn load_policy_from_bytes(bytes: &[u8]) -> Result<Policy, String> {
-    let policy: Policy = serde_json::from_slice(bytes).map_err(|e| {
-        let text = String::from_utf8_lossy(bytes);
-        let first = text.trim_start().chars().next();
-        if first.is_some_and(|c| c != '{') {
-            format!("failed decoding: only the JSON form of YAML is read here (the file does not start with '{{'; convert it, e.g. with `yq -o json`): {e}")
-        } else {
-            format!("failed decoding: {e}")
-        }
-    })?;
+    let (value, _) =
+        crate::scheme::yaml::from_slice(bytes).map_err(|e| format!("failed decoding: {e}"))?;
+    let policy: Policy =
+        serde_json::from_value(value).map_err(|e| format!("failed decoding: {e}"))?;
     if policy.kind != "Policy" || policy.api_version != "audit.k8s.io/v1" {
         return Err(format!(
             "failed decoding: no kind {:?} is registered for version {:?}: the audit policy is kind \"Policy\" of apiVersion \"audit.k8s.io/v1\"",
@@ -407,11 +401,35 @@ mod tests {
     }
 
     #[test]
+    fn kubes_example_policy_reads_as_yaml() {
+        let policy =
+            load_policy_from_bytes(include_bytes!("../../tests/fixtures/audit-policy.yaml"))
+                .unwrap();
+        assert_eq!(policy.rules.len(), 9);
+        assert_eq!(policy.omit_stages, [Stage::RequestReceived]);
+        assert_eq!(policy.rules[2].resources[0].resource_names, ["controller-leader"]);
+        assert_eq!(policy.rules[4].non_resource_urls, ["/api*", "/version"]);
+        let e = PolicyRuleEvaluator::new(policy);
+        let level = |verb: &str, path: &str, u: &UserInfo| {
+            e.evaluate(u, &RequestInfo::parse(verb, path, "")).level
+        };
+        let alice = user("alice", &["system:authenticated"]);
+        assert_eq!(level("GET", "/api/v1/namespaces/a/pods/p", &alice), Level::RequestResponse);
+        assert_eq!(level("GET", "/api/v1/namespaces/a/pods/p/log", &alice), Level::Metadata);
+        assert_eq!(level("GET", "/version", &alice), Level::None);
+        assert_eq!(
+            level("PUT", "/api/v1/namespaces/kube-system/configmaps/c", &alice),
+            Level::Request
+        );
+        assert_eq!(level("GET", "/apis/apps/v1/deployments", &alice), Level::Metadata);
+    }
+
+    #[test]
     fn bad_policies_are_refused_with_the_field_named() {
         let bad = |text: &str| load_policy_from_bytes(text.as_bytes()).unwrap_err();
         let head = r#""apiVersion":"audit.k8s.io/v1","kind":"Policy""#;
-        assert!(bad("apiVersion: audit.k8s.io/v1\nkind: Policy\n")
-            .contains("only the JSON form of YAML"));
+        assert!(bad("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: &a None\n")
+            .contains("failed decoding: yaml: line 4 column 10: anchors"));
         assert!(
             bad(r#"{"apiVersion":"audit.k8s.io/v1beta1","kind":"Policy","rules":[]}"#)
                 .contains("\"audit.k8s.io/v1beta1\"")

@@ -1,14 +1,16 @@
 //! Reading request bodies and choosing how to write responses: what `legacyscheme.Codecs`
 //! (a `serializer.CodecFactory`) does for kube-apiserver.
 //!
-//! We write JSON, and read JSON or (for the kinds kubectl's typed commands create) protobuf.
+//! We write JSON or YAML, and read JSON, YAML or (for the kinds kubectl's typed commands create)
+//! protobuf. YAML goes through JSON both ways, as kube's YAML serializer does (see [`super::yaml`]).
 //! A request may ask for the same object as a `meta.k8s.io/v1` Table (kubectl's
 //! human output) or as `PartialObjectMetadata`; those are views, built in `endpoints::table`.
 
 use serde_json::{Map, Value};
 
 use super::meta::StatusError;
-use super::{protobuf, schema, strict_json, ResourceDef};
+use super::{protobuf, schema, strict_json, yaml, ResourceDef};
+use crate::http::Response;
 
 /// Kubernetes' protobuf media type, which kubectl's typed commands send.
 pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
@@ -17,6 +19,8 @@ pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
     Json,
+    /// `application/yaml`, for single objects and lists (a watch has no YAML stream).
+    Yaml,
     Table,
     PartialObjectMetadata,
 }
@@ -40,6 +44,9 @@ pub fn negotiate(accept: Option<&str>) -> Result<Output, StatusError> {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
+        if media == "application/yaml" && param("as").is_none() {
+            return Ok(Output::Yaml);
+        }
         if !matches!(media.as_str(), "application/json" | "application/*" | "*/*") {
             continue;
         }
@@ -55,6 +62,43 @@ pub fn negotiate(accept: Option<&str>) -> Result<Output, StatusError> {
         }
     }
     Err(StatusError::not_acceptable())
+}
+
+// ANCHOR: respond
+/// An object or list in the negotiated media type: YAML is the JSON form written by
+/// [`yaml::to_string`], as `JSONToYAML` writes it.
+pub fn respond(output: Output, status: u16, body: &Value) -> Response {
+    match output {
+        Output::Yaml => Response::bytes(status, YAML, yaml::to_string(body).into_bytes())
+            .with_header("Cache-Control", "no-cache, private"),
+        _ => Response::json(status, body),
+    }
+}
+// ANCHOR_END: respond
+
+/// The YAML media type kube-apiserver reads and writes.
+pub const YAML: &str = "application/yaml";
+
+/// YAML turned into JSON for the JSON codec, with the keys it repeats; a body that is not
+/// YAML gets the 400 of `transformDecodeError`, which names the kind and shows the body's
+/// first 30 bytes in hex.
+// ANCHOR: yaml_to_json
+pub fn yaml_to_json(body: &[u8], kind: &str) -> Result<(Value, Vec<String>), StatusError> {
+    yaml::from_slice(body).map_err(|e| {
+        let summary = match body.len() {
+            0 => "<empty>".to_string(),
+            n if n > 30 => format!("{} ...", hex(&body[..30])),
+            _ => hex(body),
+        };
+        StatusError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {kind}): {e} ({summary})"
+        ))
+    })
+}
+// ANCHOR_END: yaml_to_json
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `?fieldValidation=`: what to do with fields the kind does not have.
@@ -111,6 +155,7 @@ pub fn decode(
                 def.kind
             ))
         })?,
+        YAML => yaml_to_json(body, def.kind.as_ref())?,
         // Custom resources are JSON only: their objects have no protobuf schema.
         PROTOBUF if def.schema.is_open() => {
             return Err(StatusError::new(
@@ -211,6 +256,10 @@ mod tests {
         );
         assert_eq!(negotiate(None).unwrap(), Output::Json);
         assert_eq!(
+            negotiate(Some("application/yaml, application/json")).unwrap(),
+            Output::Yaml
+        );
+        assert_eq!(
             negotiate(Some("application/vnd.kubernetes.protobuf,application/json")).unwrap(),
             Output::Json
         );
@@ -225,6 +274,16 @@ mod tests {
                 .unwrap_err()
                 .code(),
             406
+        );
+    }
+
+    #[test]
+    fn a_yaml_body_that_does_not_parse_is_a_400_naming_the_kind_and_the_bytes() {
+        let err = yaml_to_json(b"a: [1", "ConfigMap").unwrap_err();
+        assert_eq!(err.code(), 400);
+        assert_eq!(
+            err.to_string(),
+            "the object provided is unrecognized (must be of type ConfigMap): yaml: line 1 column 4: did not find the closing ']' of a flow sequence (613a205b31) (400)"
         );
     }
 }

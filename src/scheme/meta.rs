@@ -216,14 +216,14 @@ impl StatusError {
     pub fn unsupported_media_type(content_type: &str) -> StatusError {
         StatusError::new(
             415,
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf (got {content_type:?})"),
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type:?})"),
         )
     }
 
     pub fn not_acceptable() -> StatusError {
         StatusError::new(
             406,
-            "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io",
+            "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io",
         )
     }
 

@@ -20,7 +20,7 @@ use crate::http::{Request, Response};
 use crate::registry::store::Deleted;
 use crate::registry::watch::{EventEncoder, WatchStream};
 use crate::registry::Rest;
-use crate::scheme::codec::{decode, negotiate, Output};
+use crate::scheme::codec::{decode, negotiate, respond, Output};
 use crate::scheme::meta::{Status, StatusError};
 use crate::scheme::parameter_codec::{DeleteOptions, ListOptions, WriteOptions};
 use crate::scheme::{invalid, meta_str, ResourceDef, Subresource};
@@ -264,8 +264,9 @@ impl ResourceHandler {
         status: u16,
         obj: &Value,
     ) -> Result<Response, StatusError> {
-        let body = match negotiate(req.header("accept"))? {
-            Output::Json => obj.clone(),
+        let output = negotiate(req.header("accept"))?;
+        let body = match output {
+            Output::Json | Output::Yaml => obj.clone(),
             Output::PartialObjectMetadata => partial_object_metadata(obj),
             Output::Table => {
                 let include = IncludeObject::parse(req.query_param("includeObject").as_deref());
@@ -273,7 +274,7 @@ impl ResourceHandler {
                 to_table(&self.def, std::slice::from_ref(obj), rv, include, true)
             }
         };
-        Ok(Response::json(status, &body))
+        Ok(respond(output, status, &body))
     }
 
     fn get(&self, req: &Request, namespace: &str, name: &str) -> Result<Response, StatusError> {
@@ -286,8 +287,9 @@ impl ResourceHandler {
         opts.field_selector
             .check_fields(self.def.selectable_fields)?;
         let list = self.rest.store().list(namespace, &opts)?;
-        let body = match negotiate(req.header("accept"))? {
-            Output::Json => list,
+        let output = negotiate(req.header("accept"))?;
+        let body = match output {
+            Output::Json | Output::Yaml => list,
             Output::PartialObjectMetadata => partial_object_metadata_list(&list),
             Output::Table => {
                 let include = IncludeObject::parse(req.query_param("includeObject").as_deref());
@@ -295,7 +297,7 @@ impl ResourceHandler {
                 to_table(&self.def, &items, list["metadata"].clone(), include, true)
             }
         };
-        Ok(Response::json(200, &body))
+        Ok(respond(output, 200, &body))
     }
 
     fn decode_body(
@@ -428,6 +430,10 @@ impl ResourceHandler {
         opts.field_selector
             .check_fields(self.def.selectable_fields)?;
         let output = negotiate(req.header("accept"))?;
+        if output == Output::Yaml {
+            // YAML has no stream framing: kube's YAML serializer is not offered for watch.
+            return Err(StatusError::not_acceptable());
+        }
         let store = self.rest.store();
         let prefix = store.key_prefix(namespace);
         let mut initial = VecDeque::new();
@@ -515,7 +521,7 @@ impl ResourceHandler {
         Box::new(move |kind: &str, obj: &Value| {
             let object = match output {
                 _ if kind == "ERROR" || kind == "BOOKMARK" => obj.clone(),
-                Output::Json => obj.clone(),
+                Output::Json | Output::Yaml => obj.clone(),
                 Output::PartialObjectMetadata => partial_object_metadata(obj),
                 Output::Table => {
                     let rv = json!({"resourceVersion": meta_str(obj, "resourceVersion")});

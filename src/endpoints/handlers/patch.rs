@@ -89,19 +89,16 @@ impl ResourceHandler {
                 field: "fieldManager".into(),
             }));
         }
-        // kubectl and client-go send the YAML patch as JSON, which is YAML too.
-        let sent: Value = serde_json::from_slice(&req.body).map_err(|e| {
-            StatusError::bad_request(format!(
-                "error decoding YAML: only the JSON form of YAML is accepted here: {e}"
-            ))
-        })?;
+        // kubectl and client-go send the patch as JSON, which is YAML too; people send YAML.
+        let (sent, _) = crate::scheme::yaml::from_slice(&req.body)
+            .map_err(|e| StatusError::bad_request(format!("error decoding YAML: {e}")))?;
         if sent.pointer("/metadata/managedFields").is_some() {
             return Err(StatusError::bad_request(
                 "metadata.managedFields must be nil",
             ));
         }
         let decoded = decode(
-            Some("application/json"),
+            Some(crate::scheme::codec::YAML),
             &req.body,
             &self.def,
             opts.field_validation,
