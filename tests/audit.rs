@@ -342,6 +342,41 @@ fn a_scripted_session_is_audited_exactly() {
 }
 
 #[test]
+fn kubes_example_policy_file_in_yaml_audits_a_request() {
+    let dir = scratch("yaml");
+    let policy = dir.join("policy.yaml");
+    std::fs::write(&policy, include_str!("fixtures/audit-policy.yaml")).unwrap();
+    let log = dir.join("audit.log");
+    let s = TestServer::start(
+        "audit-yaml",
+        &[
+            &format!("--audit-policy-file={}", policy.display()),
+            &format!("--audit-log-path={}", log.display()),
+        ],
+    );
+    assert_eq!(s.get("/api/v1/namespaces/default/pods").status, 200);
+    assert_eq!(s.get("/version").status, 200);
+    s.stop();
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let pods: Vec<_> = events
+        .iter()
+        .filter(|e| e["requestURI"] == "/api/v1/namespaces/default/pods")
+        .collect();
+    // The first rule: pods at RequestResponse, with RequestReceived left out by the policy.
+    assert_eq!(pods.len(), 1, "{events:?}");
+    assert_eq!(pods[0]["level"], "RequestResponse");
+    assert_eq!(pods[0]["stage"], "ResponseComplete");
+    assert!(
+        events.iter().all(|e| e["requestURI"] != "/version"),
+        "/version is level None for authenticated users"
+    );
+}
+
+#[test]
 fn a_bad_policy_file_stops_the_start_with_its_reason() {
     let dir = scratch("bad");
     let policy = dir.join("policy.yaml");

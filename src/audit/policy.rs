@@ -407,29 +407,43 @@ mod tests {
                 .unwrap();
         assert_eq!(policy.rules.len(), 9);
         assert_eq!(policy.omit_stages, [Stage::RequestReceived]);
-        assert_eq!(policy.rules[2].resources[0].resource_names, ["controller-leader"]);
+        assert_eq!(
+            policy.rules[2].resources[0].resource_names,
+            ["controller-leader"]
+        );
         assert_eq!(policy.rules[4].non_resource_urls, ["/api*", "/version"]);
         let e = PolicyRuleEvaluator::new(policy);
         let level = |verb: &str, path: &str, u: &UserInfo| {
             e.evaluate(u, &RequestInfo::parse(verb, path, "")).level
         };
         let alice = user("alice", &["system:authenticated"]);
-        assert_eq!(level("GET", "/api/v1/namespaces/a/pods/p", &alice), Level::RequestResponse);
-        assert_eq!(level("GET", "/api/v1/namespaces/a/pods/p/log", &alice), Level::Metadata);
+        assert_eq!(
+            level("GET", "/api/v1/namespaces/a/pods/p", &alice),
+            Level::RequestResponse
+        );
+        assert_eq!(
+            level("GET", "/api/v1/namespaces/a/pods/p/log", &alice),
+            Level::Metadata
+        );
         assert_eq!(level("GET", "/version", &alice), Level::None);
         assert_eq!(
             level("PUT", "/api/v1/namespaces/kube-system/configmaps/c", &alice),
             Level::Request
         );
-        assert_eq!(level("GET", "/apis/apps/v1/deployments", &alice), Level::Metadata);
+        assert_eq!(
+            level("GET", "/apis/apps/v1/deployments", &alice),
+            Level::Metadata
+        );
     }
 
     #[test]
     fn bad_policies_are_refused_with_the_field_named() {
         let bad = |text: &str| load_policy_from_bytes(text.as_bytes()).unwrap_err();
         let head = r#""apiVersion":"audit.k8s.io/v1","kind":"Policy""#;
-        assert!(bad("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: &a None\n")
-            .contains("failed decoding: yaml: line 4 column 10: anchors"));
+        assert!(
+            bad("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: &a None\n")
+                .contains("failed decoding: yaml: line 4 column 10: anchors")
+        );
         assert!(
             bad(r#"{"apiVersion":"audit.k8s.io/v1beta1","kind":"Policy","rules":[]}"#)
                 .contains("\"audit.k8s.io/v1beta1\"")

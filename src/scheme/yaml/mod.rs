@@ -31,7 +31,9 @@ pub(crate) enum Resolved {
     Merge,
     /// A string, and whether it has the form of a timestamp (which go-yaml v2 reads as a
     /// string but quotes when it writes one).
-    Str { timestamp: bool },
+    Str {
+        timestamp: bool,
+    },
 }
 
 // ANCHOR: resolve
@@ -249,11 +251,7 @@ pub(crate) fn format_go_float(f: f64) -> String {
         let frac = &digits[1..];
         let dot = if frac.is_empty() { "" } else { "." };
         let esign = if exp < 0 { '-' } else { '+' };
-        return format!(
-            "{sign}{}{dot}{frac}e{esign}{:02}",
-            &digits[..1],
-            exp.abs()
-        );
+        return format!("{sign}{}{dot}{frac}e{esign}{:02}", &digits[..1], exp.abs());
     }
     if exp < 0 {
         let zeros = "0".repeat((-exp - 1) as usize);
@@ -296,10 +294,16 @@ mod tests {
         assert_eq!(resolve("1e3"), Resolved::Float(1000.0));
         assert_eq!(resolve("-.inf"), Resolved::Float(f64::NEG_INFINITY));
         assert_eq!(resolve("<<"), Resolved::Merge);
-        for s in ["1.2.3", "0x", "1e", "Yess", "nul", "12:30", "-", "+", "e5", "inf"] {
+        for s in [
+            "1.2.3", "0x", "1e", "Yess", "nul", "12:30", "-", "+", "e5", "inf",
+        ] {
             assert_eq!(resolve(s), Resolved::Str { timestamp: false }, "{s}");
         }
-        for s in ["2001-12-14", "2001-12-14t21:59:43.10-05:00", "2024-01-02T03:04:05Z"] {
+        for s in [
+            "2001-12-14",
+            "2001-12-14t21:59:43.10-05:00",
+            "2024-01-02T03:04:05Z",
+        ] {
             assert_eq!(resolve(s), Resolved::Str { timestamp: true }, "{s}");
         }
     }

@@ -197,10 +197,11 @@ impl Parser {
         }
         match self.peek() {
             None => Ok(value),
-            Some(_) if self.at_document_marker() == Some('-') => self.error(
-                "the body holds more than one YAML document; send one object per request",
-            ),
-            Some(_) => self.error("did not find the expected end of the document (check the indentation)"),
+            Some(_) if self.at_document_marker() == Some('-') => self
+                .error("the body holds more than one YAML document; send one object per request"),
+            Some(_) => {
+                self.error("did not find the expected end of the document (check the indentation)")
+            }
         }
     }
 
@@ -254,9 +255,9 @@ impl Parser {
             Some('\'') => self.single_quoted(parent).map(Value::String),
             Some('"') => self.double_quoted(parent).map(Value::String),
             Some('|' | '>') if ctx == Context::Block => self.block_scalar(parent),
-            Some(c @ (',' | ']' | '}' | '|' | '>')) => {
-                self.error(format!("found character {c:?} that cannot start a plain scalar"))
-            }
+            Some(c @ (',' | ']' | '}' | '|' | '>')) => self.error(format!(
+                "found character {c:?} that cannot start a plain scalar"
+            )),
             _ => {
                 let start = self.pos;
                 let text = self.plain(parent, ctx)?;
@@ -274,9 +275,7 @@ impl Parser {
             Resolved::Float(f) => json_float(f).ok_or(()).or_else(|_| {
                 self.error_at(start, format!("json: unsupported value: {}", go_special(f)))
             })?,
-            Resolved::Merge => {
-                return self.error_at(start, "merge keys (<<) are not supported")
-            }
+            Resolved::Merge => return self.error_at(start, "merge keys (<<) are not supported"),
             Resolved::Str { .. } => Value::String(text.to_string()),
         })
     }
@@ -339,12 +338,12 @@ impl Parser {
             Resolved::Bool(b) => b.to_string(),
             Resolved::Int(i) => i.to_string(),
             Resolved::Float(f) => super::format_go_float(f32_round(f)),
-            Resolved::Null | Resolved::Uint(_) => {
-                return self.error_at(
-                    start,
-                    format!("unsupported map key {text:?}: a key must be a string, a number or a boolean"),
-                )
-            }
+            Resolved::Null | Resolved::Uint(_) => return self.error_at(
+                start,
+                format!(
+                    "unsupported map key {text:?}: a key must be a string, a number or a boolean"
+                ),
+            ),
             Resolved::Merge => return self.error_at(start, "merge keys (<<) are not supported"),
         })
     }
@@ -363,7 +362,10 @@ impl Parser {
             self.refuse_unsupported()?;
             let key_pos = self.pos;
             let Some(key) = self.try_key()? else {
-                return self.error_at(key_pos, "could not find expected ':' (a mapping key, then ': ')");
+                return self.error_at(
+                    key_pos,
+                    "could not find expected ':' (a mapping key, then ': ')",
+                );
             };
             while matches!(self.peek(), Some(' ' | '\t')) {
                 self.pos += 1;
@@ -404,7 +406,8 @@ impl Parser {
                 return self.error("bad indentation of a mapping entry");
             }
             if self.peek() == Some('-') && self.is_blank_or_end(1) {
-                return self.error("did not find expected key (a sequence entry where a key belongs)");
+                return self
+                    .error("did not find expected key (a sequence entry where a key belongs)");
             }
         }
         self.depth -= 1;
@@ -520,10 +523,16 @@ impl Parser {
                         if blocked || marker {
                             break;
                         }
-                        if ctx == Context::Flow && matches!(self.peek(), Some(',' | ']' | '}' | ':')) {
+                        if ctx == Context::Flow
+                            && matches!(self.peek(), Some(',' | ']' | '}' | ':'))
+                        {
                             break;
                         }
-                        if ctx == Context::Block && self.peek() == Some('-') && self.is_blank_or_end(1) && indent <= parent + 1 {
+                        if ctx == Context::Block
+                            && self.peek() == Some('-')
+                            && self.is_blank_or_end(1)
+                            && indent <= parent + 1
+                        {
                             break;
                         }
                         continued = true;
@@ -563,7 +572,11 @@ impl Parser {
                         return self.error("found a document marker inside a quoted scalar");
                     }
                 }
-                None => return self.error(format!("found unexpected end of stream in a {quote}-quoted scalar")),
+                None => {
+                    return self.error(format!(
+                        "found unexpected end of stream in a {quote}-quoted scalar"
+                    ))
+                }
                 _ => break,
             }
         }
@@ -586,7 +599,10 @@ impl Parser {
         loop {
             match self.peek() {
                 None => {
-                    return self.error_at(start, "found unexpected end of stream in a single-quoted scalar")
+                    return self.error_at(
+                        start,
+                        "found unexpected end of stream in a single-quoted scalar",
+                    )
                 }
                 Some('\'') if self.peek_at(1) == Some('\'') => {
                     out.push('\'');
@@ -612,7 +628,10 @@ impl Parser {
         loop {
             match self.peek() {
                 None => {
-                    return self.error_at(start, "found unexpected end of stream in a double-quoted scalar")
+                    return self.error_at(
+                        start,
+                        "found unexpected end of stream in a double-quoted scalar",
+                    )
                 }
                 Some('"') => {
                     self.pos += 1;
@@ -622,7 +641,10 @@ impl Parser {
                     let at = self.pos;
                     self.pos += 1;
                     let Some(c) = self.peek() else {
-                        return self.error_at(start, "found unexpected end of stream in a double-quoted scalar");
+                        return self.error_at(
+                            start,
+                            "found unexpected end of stream in a double-quoted scalar",
+                        );
                     };
                     self.pos += 1;
                     let simple = match c {
@@ -710,10 +732,14 @@ impl Parser {
         let header_end = self.pos;
         self.skip_inline();
         if self.pos == header_end && !matches!(self.peek(), None | Some('\n' | '\r')) {
-            return self.error("did not find the expected comment or line break after a block scalar header");
+            return self.error(
+                "did not find the expected comment or line break after a block scalar header",
+            );
         }
         if !matches!(self.peek(), None | Some('\n' | '\r')) {
-            return self.error("did not find the expected comment or line break after a block scalar header");
+            return self.error(
+                "did not find the expected comment or line break after a block scalar header",
+            );
         }
         // Lines as (indentation, text after it), up to the first less-indented content line.
         let mut lines: Vec<(usize, String)> = Vec::new();
@@ -775,7 +801,10 @@ impl Parser {
             ended_with_break = false;
         }
         // Trailing blank lines belong to the chomping, not the text.
-        let content_len = lines.iter().rposition(|(_, t)| !t.is_empty()).map_or(0, |i| i + 1);
+        let content_len = lines
+            .iter()
+            .rposition(|(_, t)| !t.is_empty())
+            .map_or(0, |i| i + 1);
         let trailing = lines.len() - content_len;
         let body = &lines[..content_len];
         let mut out = String::new();
@@ -808,14 +837,21 @@ impl Parser {
             out = texts.join("\n");
         }
         // A final line break exists unless the last content line ended the stream.
-        let has_final_break = content_len > 0 && (trailing > 0 || ended_with_break || self.peek().is_some());
+        let has_final_break =
+            content_len > 0 && (trailing > 0 || ended_with_break || self.peek().is_some());
         match chomp {
             Some('-') => {}
             Some(_) => {
                 if has_final_break {
                     out.push('\n');
                 }
-                let extra = if content_len == 0 { trailing } else { trailing.saturating_sub(usize::from(!ended_with_break && self.peek().is_none() && trailing > 0)) };
+                let extra = if content_len == 0 {
+                    trailing
+                } else {
+                    trailing.saturating_sub(usize::from(
+                        !ended_with_break && self.peek().is_none() && trailing > 0,
+                    ))
+                };
                 out.extend(std::iter::repeat_n('\n', extra));
             }
             None => {
@@ -856,7 +892,9 @@ impl Parser {
         loop {
             self.skip_flow_space()?;
             match self.peek() {
-                None => return self.error_at(open, "did not find the closing ']' of a flow sequence"),
+                None => {
+                    return self.error_at(open, "did not find the closing ']' of a flow sequence")
+                }
                 Some(']') => {
                     self.pos += 1;
                     break;
@@ -872,7 +910,9 @@ impl Parser {
             match self.peek() {
                 Some(',') => self.pos += 1,
                 Some(']') => {}
-                None => return self.error_at(open, "did not find the closing ']' of a flow sequence"),
+                None => {
+                    return self.error_at(open, "did not find the closing ']' of a flow sequence")
+                }
                 _ => return self.error("did not find expected ',' or ']'"),
             }
         }
@@ -888,7 +928,9 @@ impl Parser {
         loop {
             self.skip_flow_space()?;
             match self.peek() {
-                None => return self.error_at(open, "did not find the closing '}' of a flow mapping"),
+                None => {
+                    return self.error_at(open, "did not find the closing '}' of a flow mapping")
+                }
                 Some('}') => {
                     self.pos += 1;
                     break;
@@ -900,7 +942,9 @@ impl Parser {
             let key = match self.peek() {
                 Some('\'') => self.single_quoted(-1)?,
                 Some('"') => self.double_quoted(-1)?,
-                Some('[' | '{') => return self.error("collections as mapping keys are not supported"),
+                Some('[' | '{') => {
+                    return self.error("collections as mapping keys are not supported")
+                }
                 _ => {
                     let text = self.plain(-1, Context::Flow)?;
                     if text.is_empty() {
@@ -926,7 +970,9 @@ impl Parser {
             match self.peek() {
                 Some(',') => self.pos += 1,
                 Some('}') => {}
-                None => return self.error_at(open, "did not find the closing '}' of a flow mapping"),
+                None => {
+                    return self.error_at(open, "did not find the closing '}' of a flow mapping")
+                }
                 _ => return self.error("did not find expected ',' or '}'"),
             }
         }
@@ -941,9 +987,9 @@ impl Parser {
             Some('{') => self.flow_mapping(),
             Some('\'') => self.single_quoted(-1).map(Value::String),
             Some('"') => self.double_quoted(-1).map(Value::String),
-            Some(c @ ('|' | '>' | ',' | ']' | '}')) => {
-                self.error(format!("found character {c:?} that cannot start a node in a flow collection"))
-            }
+            Some(c @ ('|' | '>' | ',' | ']' | '}')) => self.error(format!(
+                "found character {c:?} that cannot start a node in a flow collection"
+            )),
             Some('-') if self.is_blank_or_end(1) => {
                 self.error("block sequence entries are not allowed in a flow collection")
             }

@@ -25,7 +25,10 @@ fn block_collections_and_compact_nesting() {
             "metadata": {"name": "x", "labels": {"app": "web", "tier": "1"}},
             "data": {"empty": null, "list": ["a", {"b": 1, "c": ["x", "y z"]}, null, ["nested", "two"]]}})
     );
-    assert_eq!(read("a:\n    - 1\n    - 2\nb: 3"), json!({"a": [1, 2], "b": 3}));
+    assert_eq!(
+        read("a:\n    - 1\n    - 2\nb: 3"),
+        json!({"a": [1, 2], "b": 3})
+    );
     assert_eq!(read(""), Value::Null);
     assert_eq!(read("# only a comment\n"), Value::Null);
     assert_eq!(read("[]"), json!([]));
@@ -56,8 +59,14 @@ fn quoted_scalars_and_escapes() {
     );
     assert_eq!(read("\"a\n  b\n\n  c\""), json!("a b\nc"));
     assert_eq!(read("\"join\\\n   ed\""), json!("joined"));
-    assert_eq!(read("plain text\n  continued\n\n  para"), json!("plain text continued\npara"));
-    assert_eq!(read("url: http://x:80/a#b"), json!({"url": "http://x:80/a#b"}));
+    assert_eq!(
+        read("plain text\n  continued\n\n  para"),
+        json!("plain text continued\npara")
+    );
+    assert_eq!(
+        read("url: http://x:80/a#b"),
+        json!({"url": "http://x:80/a#b"})
+    );
     assert!(refused(r#""\q""#).contains("unknown escape"));
     assert!(refused("'open").contains("end of stream"));
 }
@@ -81,7 +90,10 @@ fn what_is_not_supported_is_refused_with_its_place() {
         ("a: !!str 1", "line 1 column 4: tags"),
         ("a:\n\tb: 1", "line 2 column 1: found a tab"),
         ("? a\n: b", "explicit keys"),
-        ("a: 1\n---\nb: 2", "line 2 column 1: the body holds more than one YAML document"),
+        (
+            "a: 1\n---\nb: 2",
+            "line 2 column 1: the body holds more than one YAML document",
+        ),
         ("a: b: c", "mapping values are not allowed"),
         ("a: 1\n  b: 2", "line 2"),
         ("a:\n  - 1\n  b: 2", "line 3"),
@@ -175,7 +187,9 @@ fn random_and_mutated_input_never_panics() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for round in 0..6000 {
         let text: String = if round % 2 == 0 {
-            (0..rng.below(60)).map(|_| alphabet[rng.below(alphabet.len())]).collect()
+            (0..rng.below(60))
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect()
         } else {
             let mut chars: Vec<char> = seeds[rng.below(seeds.len())].chars().collect();
             for _ in 0..1 + rng.below(4) {
