@@ -255,7 +255,8 @@ fn swagger(documents: &[Value]) -> Value {
                             .unwrap_or_default();
                         op.insert("consumes".into(), json!(types));
                     }
-                    op.insert("produces".into(), json!(["application/json"]));
+                    // The media types the handlers write, as kube lists them (less protobuf).
+                    op.insert("produces".into(), json!(["application/json", "application/yaml"]));
                     op.insert("schemes".into(), json!(["https"]));
                 }
             }
