@@ -256,7 +256,10 @@ fn swagger(documents: &[Value]) -> Value {
                         op.insert("consumes".into(), json!(types));
                     }
                     // The media types the handlers write, as kube lists them (less protobuf).
-                    op.insert("produces".into(), json!(["application/json", "application/yaml"]));
+                    op.insert(
+                        "produces".into(),
+                        json!(["application/json", "application/yaml"]),
+                    );
                     op.insert("schemes".into(), json!(["https"]));
                 }
             }

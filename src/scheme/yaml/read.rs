@@ -252,8 +252,8 @@ impl Parser {
         match self.peek() {
             Some('[') => self.flow_sequence(),
             Some('{') => self.flow_mapping(),
-            Some('\'') => self.single_quoted(parent).map(Value::String),
-            Some('"') => self.double_quoted(parent).map(Value::String),
+            Some('\'') => self.single_quoted().map(Value::String),
+            Some('"') => self.double_quoted().map(Value::String),
             Some('|' | '>') if ctx == Context::Block => self.block_scalar(parent),
             Some(c @ (',' | ']' | '}' | '|' | '>')) => self.error(format!(
                 "found character {c:?} that cannot start a plain scalar"
@@ -285,11 +285,11 @@ impl Parser {
     fn try_key(&mut self) -> Result<Option<String>, YamlError> {
         let start = self.pos;
         let key = match self.peek() {
-            Some('\'') => match self.single_quoted(i64::MAX) {
+            Some('\'') => match self.single_quoted() {
                 Ok(s) => s,
                 Err(_) => return Ok(None),
             },
-            Some('"') => match self.double_quoted(i64::MAX) {
+            Some('"') => match self.double_quoted() {
                 Ok(s) => s,
                 Err(_) => return Ok(None),
             },
@@ -338,12 +338,14 @@ impl Parser {
             Resolved::Bool(b) => b.to_string(),
             Resolved::Int(i) => i.to_string(),
             Resolved::Float(f) => super::format_go_float(f32_round(f)),
-            Resolved::Null | Resolved::Uint(_) => return self.error_at(
-                start,
-                format!(
+            Resolved::Null | Resolved::Uint(_) => {
+                return self.error_at(
+                    start,
+                    format!(
                     "unsupported map key {text:?}: a key must be a string, a number or a boolean"
                 ),
-            ),
+                )
+            }
             Resolved::Merge => return self.error_at(start, "merge keys (<<) are not supported"),
         })
     }
@@ -592,7 +594,7 @@ impl Parser {
         self.at_document_marker().is_some()
     }
 
-    fn single_quoted(&mut self, _parent: i64) -> Result<String, YamlError> {
+    fn single_quoted(&mut self) -> Result<String, YamlError> {
         let start = self.pos;
         self.pos += 1;
         let mut out = String::new();
@@ -621,7 +623,7 @@ impl Parser {
         }
     }
 
-    fn double_quoted(&mut self, _parent: i64) -> Result<String, YamlError> {
+    fn double_quoted(&mut self) -> Result<String, YamlError> {
         let start = self.pos;
         self.pos += 1;
         let mut out = String::new();
@@ -940,8 +942,8 @@ impl Parser {
             self.refuse_unsupported()?;
             let key_pos = self.pos;
             let key = match self.peek() {
-                Some('\'') => self.single_quoted(-1)?,
-                Some('"') => self.double_quoted(-1)?,
+                Some('\'') => self.single_quoted()?,
+                Some('"') => self.double_quoted()?,
                 Some('[' | '{') => {
                     return self.error("collections as mapping keys are not supported")
                 }
@@ -985,8 +987,8 @@ impl Parser {
         match self.peek() {
             Some('[') => self.flow_sequence(),
             Some('{') => self.flow_mapping(),
-            Some('\'') => self.single_quoted(-1).map(Value::String),
-            Some('"') => self.double_quoted(-1).map(Value::String),
+            Some('\'') => self.single_quoted().map(Value::String),
+            Some('"') => self.double_quoted().map(Value::String),
             Some(c @ ('|' | '>' | ',' | ']' | '}')) => self.error(format!(
                 "found character {c:?} that cannot start a node in a flow collection"
             )),
