@@ -88,13 +88,17 @@ fn bad_writes_get_a_status_and_change_nothing() {
     assert_eq!(bad_json.status, 400);
     assert_eq!(bad_json.json()["reason"], "BadRequest");
 
-    let yaml = s.request(
+    let text = s.request(
         "POST",
         base,
-        &[("Content-Type", "application/yaml")],
+        &[("Content-Type", "text/plain")],
         Some(b"a: b"),
     );
-    assert_eq!(yaml.status, 415);
+    assert_eq!(text.status, 415);
+    assert!(text.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("application/json, application/yaml"));
 
     let wrong_kind = s.send_json(
         "POST",
