@@ -6,6 +6,9 @@ use std::fmt;
 use serde_json::{Map, Number, Value};
 
 use super::{resolve, Resolved};
+// Collections nest no deeper than a JSON body may (`strict_json::check_depth`): everything
+// after decoding recurses once per level, on a stack sized for that bound.
+use crate::scheme::strict_json::MAX_DEPTH;
 
 /// Why a body is not YAML we read, and where: 1-based line and column, as go-yaml counts.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,9 +27,6 @@ impl fmt::Display for YamlError {
         )
     }
 }
-
-/// Collections nest no deeper than this: the same bound JSON bodies get before anything recurses.
-const MAX_DEPTH: usize = 1000;
 
 // ANCHOR: from_slice
 /// Reads one document into JSON, with the path of every key a mapping repeats (the last is
