@@ -89,11 +89,18 @@ fn a_configmap_created_updated_and_applied_in_yaml_reads_back_in_yaml() {
 #[test]
 fn bad_yaml_is_a_400_and_a_yaml_watch_a_406() {
     let s = TestServer::start("yaml-errors", &[]);
+    // Nested by indentation, past the 128 levels a JSON body may have: no brackets to count.
+    let deep: String = (0..200)
+        .map(|i| format!("{}a:\n", " ".repeat(i)))
+        .collect::<String>()
+        + &" ".repeat(200)
+        + "a: 1\n";
     for body in [
         &b"metadata:\n  name: &a x\n"[..],
         b"metadata: {name: x\n",
         b"metadata:\n\tname: x\n",
         b"a: 1\n---\nb: 2\n",
+        deep.as_bytes(),
     ] {
         let r = s.request(
             "POST",
