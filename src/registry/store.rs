@@ -5,6 +5,7 @@
 //! `PrepareForCreate`/`PrepareForUpdate`, validation, validating admission, then one
 //! compare-and-swap write to storage.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -71,6 +72,8 @@ pub struct Store {
     prefix: String,
     admission: Arc<AdmissionChain>,
     hooks: Option<Hooks>,
+    /// Set by [`Store::destroy`]: the store's open watches end at their next message.
+    destroyed: AtomicBool,
 }
 
 impl Store {
@@ -100,7 +103,19 @@ impl Store {
             prefix,
             admission,
             hooks: None,
+            destroyed: AtomicBool::new(false),
         }
+    }
+
+    /// `DestroyFunc`: the store is no longer served, so its watches end (the heartbeat's
+    /// progress messages wake each within 100 ms) and their clients watch again, at whatever
+    /// now serves the resource, or get a 404.
+    pub fn destroy(&self) {
+        self.destroyed.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed.load(Ordering::SeqCst)
     }
 
     /// The store with `BeginCreate`/`BeginUpdate` hooks set.

@@ -127,6 +127,8 @@ pub fn start(
                         controllers
                             .serving
                             .remove(e.kv.key.trim_start_matches(&prefix));
+                    } else if let Ok(crd) = controllers.crds.decode(&e.kv) {
+                        controllers.serving.update(&crd);
                     }
                     true
                 }
