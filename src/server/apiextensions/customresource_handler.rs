@@ -233,6 +233,7 @@ pub fn namespaced_custom_resource_stores(
 
 pub struct CrdHandler {
     pub crds: Arc<Store>,
+    pub lister: Arc<super::lister::CrdLister>,
     pub serving: Arc<ServingInfos>,
     /// The apiextensions-apiserver's delegate: the NotFound handler.
     pub delegate: Arc<dyn DelegationTarget>,
@@ -255,7 +256,7 @@ impl Handler for CrdHandler {
             return answer.unwrap_or_else(|| self.delegate.serve(req));
         }
         let crd_name = format!("{}.{}", info.resource, info.api_group);
-        let crd = match self.crds.get("", &crd_name) {
+        let crd = match self.lister.get(&crd_name) {
             Ok(crd) => crd,
             Err(e) if e.code() == 404 => {
                 self.serving.remove(&crd_name);
