@@ -75,6 +75,7 @@ impl CrdInfo {
             && self.accepted_names == crd["status"]["acceptedNames"]
     }
 
+    // ANCHOR: tear_down
     /// `tearDown`: ends the watches of every version. Go first waits for in-flight requests;
     /// here a request other than a watch has finished before another coroutine can run, and
     /// watches are long-running, which Go does not wait for either.
@@ -84,6 +85,7 @@ impl CrdInfo {
         }
         self.storage_store.destroy();
     }
+    // ANCHOR_END: tear_down
 }
 
 // ANCHOR: serving_infos

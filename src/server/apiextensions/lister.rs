@@ -80,6 +80,7 @@ impl CrdLister {
         cache.applied = event.kv.mod_revision;
     }
 
+    // ANCHOR: crd_lister_get
     /// `crdLister.Get`: the copy when it is current, else a read.
     pub fn get(&self, name: &str) -> Result<Arc<Value>, StatusError> {
         {
@@ -92,6 +93,7 @@ impl CrdLister {
         }
         self.crds.get("", name).map(Arc::new)
     }
+    // ANCHOR_END: crd_lister_get
 }
 
 #[cfg(test)]
