@@ -572,3 +572,82 @@ fn invalid_crds_are_refused_with_field_paths() {
     assert_eq!(s.get(&format!("{CRDS}/widgets.example.com")).status, 404);
     s.stop();
 }
+
+/// Reads events until the server ends the stream, and returns their types. The test client
+/// gives up on a silent stream only after its read timeout, far later than the five seconds
+/// allowed here, so an ended stream is the server's doing.
+fn events_until_the_end(mut next: impl FnMut() -> Option<Value>) -> Vec<String> {
+    let began = Instant::now();
+    let mut types = Vec::new();
+    while let Some(event) = next() {
+        types.push(event["type"].as_str().unwrap_or("").to_string());
+    }
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "the server never ended the watch: {types:?}"
+    );
+    types
+}
+
+#[test]
+fn watches_end_when_their_version_stops_being_served_or_the_crd_goes() {
+    let s = TestServer::start("crd-watch-end", &[]);
+    create_established(&s, &widget_crd());
+    assert_eq!(s.send_json("POST", WIDGETS, &widget("a", 1)).status, 201);
+    let v1beta1 = open_watch(
+        &s,
+        "/apis/example.com/v1beta1/namespaces/default/widgets?watch=true",
+        "application/json",
+    );
+    let v1 = open_watch(&s, &format!("{WIDGETS}?watch=true"), "application/json");
+    // v1beta1 is no longer served: the old serving info goes, and its watches with it.
+    let mut crd = s.get(&format!("{CRDS}/widgets.example.com")).json();
+    crd["spec"]["versions"][0]["served"] = json!(false);
+    let updated = s.send_json("PUT", &format!("{CRDS}/widgets.example.com"), &crd);
+    assert_eq!(updated.status, 200, "{}", updated.text());
+    assert_eq!(events_until_the_end(v1beta1), ["ADDED"]);
+    let rewatch = s.get("/apis/example.com/v1beta1/namespaces/default/widgets?watch=true");
+    assert_eq!(rewatch.status, 404, "a client that watches again is told");
+    // The v1 watch ended too (the spec changed), and a new one sees the CRD's deletion through.
+    assert_eq!(events_until_the_end(v1), ["ADDED"]);
+    let v1 = open_watch(&s, &format!("{WIDGETS}?watch=true"), "application/json");
+    let deleted = s.request("DELETE", &format!("{CRDS}/widgets.example.com"), &[], None);
+    assert_eq!(deleted.status, 200);
+    assert_eq!(events_until_the_end(v1), ["ADDED", "DELETED"]);
+    assert_eq!(s.get(&format!("{CRDS}/widgets.example.com")).status, 404);
+    s.stop();
+}
+
+#[test]
+fn lists_are_of_the_crds_list_kind() {
+    let s = TestServer::start("crd-list-kind", &[]);
+    let mut crd = widget_crd();
+    crd["spec"]["names"]["listKind"] = json!("WidgetCollection");
+    create_established(&s, &crd);
+    assert_eq!(s.send_json("POST", WIDGETS, &widget("a", 1)).status, 201);
+    let list = s.get(WIDGETS).json();
+    assert_eq!(list["kind"], "WidgetCollection");
+    let accept = |a: &str| {
+        s.request("GET", WIDGETS, &[("Accept", a)], None).json()["kind"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        accept("application/json;as=Table;v=v1;g=meta.k8s.io"),
+        "Table"
+    );
+    assert_eq!(
+        accept("application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"),
+        "PartialObjectMetadataList"
+    );
+    let swept = s.request("DELETE", WIDGETS, &[], None).json();
+    assert_eq!(swept["kind"], "WidgetCollection");
+    let doc = s.get("/openapi/v3/apis/example.com/v1").json();
+    assert!(
+        doc["components"]["schemas"]["com.example.v1.WidgetCollection"].is_object(),
+        "{}",
+        doc["components"]["schemas"]
+    );
+    s.stop();
+}

@@ -1211,3 +1211,55 @@ print("python quota ok")
     python(&s, script, "python quota ok");
     s.stop();
 }
+
+#[test]
+fn python_client_custom_objects_and_the_dynamic_client() {
+    let s = TestServer::start("python-crd", &[]);
+    let script = r#"
+import sys, time
+from kubernetes import client, config, dynamic
+config.load_kube_config(sys.argv[1])
+schema = {"openAPIV3Schema": {"type": "object", "properties": {
+    "spec": {"type": "object", "properties": {"size": {"type": "integer"}, "color": {"type": "string"}}},
+    "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}}}}
+crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+       "metadata": {"name": "widgets.example.com"},
+       "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "widgets", "kind": "Widget"},
+                "versions": [{"name": "v1", "served": True, "storage": True, "schema": schema,
+                              "subresources": {"status": {}}}]}}
+ext = client.ApiextensionsV1Api()
+ext.create_custom_resource_definition(crd)
+for _ in range(100):
+    c = ext.read_custom_resource_definition("widgets.example.com")
+    if any(x.type == "Established" and x.status == "True" for x in (c.status.conditions or [])):
+        break
+    time.sleep(0.05)
+else:
+    raise SystemExit("never established")
+api = client.CustomObjectsApi()
+args = ("example.com", "v1", "default", "widgets")
+for name, size in [("small", 1), ("big", 5)]:
+    made = api.create_namespaced_custom_object(*args, {"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": name, "labels": {"size": name}}, "spec": {"size": size, "color": "red"}})
+    assert made["metadata"]["generation"] == 1, made
+got = api.get_namespaced_custom_object(*args, "big")
+assert got["spec"] == {"size": 5, "color": "red"}, got
+listed = api.list_namespaced_custom_object(*args, label_selector="size=big")
+assert listed["kind"] == "WidgetList" and [i["metadata"]["name"] for i in listed["items"]] == ["big"], listed
+patched = api.patch_namespaced_custom_object(*args, "big", {"spec": {"color": "blue"}})
+assert patched["spec"] == {"size": 5, "color": "blue"} and patched["metadata"]["generation"] == 2, patched
+status = api.patch_namespaced_custom_object_status(*args, "big", {"status": {"ready": True}})
+assert status["status"] == {"ready": True} and status["metadata"]["generation"] == 2, status
+deleted = api.delete_namespaced_custom_object(*args, "small")
+assert deleted["status"] == "Success", deleted
+dyn = dynamic.DynamicClient(client.ApiClient())
+widgets = dyn.resources.get(api_version="example.com/v1", kind="Widget")
+assert widgets.namespaced and widgets.name == "widgets", widgets
+names = [i.metadata.name for i in widgets.get(namespace="default").items]
+assert names == ["big"], names
+print("python custom objects ok")
+"#;
+    python(&s, script, "python custom objects ok");
+    s.stop();
+}

@@ -23,6 +23,7 @@ spec:
     singular: crontab
     kind: CronTab
     shortNames: [ct]
+    categories: [all]
   versions:
   - name: v1beta1
     served: true
@@ -105,6 +106,33 @@ fn kubectl_works_with_a_crd_from_apply_to_deletion() {
     assert!(
         ok(&s, &["apply", "-f", crontab]).contains("crontab.stable.example.com/my-cron created")
     );
+
+    // `get all` takes in the kinds of the `all` category; `get crd` prints the default
+    // columns; `describe` reads the object through the discovery of its kind.
+    let all = ok(&s, &["get", "all"]);
+    assert!(all.contains("crontab.stable.example.com/my-cron"), "{all}");
+    let crds = ok(&s, &["get", "crd"]);
+    assert_eq!(header(&crds), ["NAME", "CREATED", "AT"], "{crds}");
+    let row: Vec<&str> = crds
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(row.len(), 2, "{crds}");
+    assert_eq!(row[0], "crontabs.stable.example.com");
+    assert!(
+        row[1].ends_with('Z') && row[1].contains('T'),
+        "RFC 3339: {crds}"
+    );
+    let described = ok(&s, &["describe", "crontab", "my-cron"]);
+    for line in [
+        "Name:         my-cron",
+        "Kind:         CronTab",
+        "Cron Spec:",
+    ] {
+        assert!(described.contains(line), "{line:?} in:\n{described}");
+    }
 
     // The columns are the CRD's, after Name; the short name works.
     let table = ok(&s, &["get", "crontabs"]);

@@ -5,6 +5,7 @@
 //! `PrepareForCreate`/`PrepareForUpdate`, validation, validating admission, then one
 //! compare-and-swap write to storage.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -71,6 +72,11 @@ pub struct Store {
     prefix: String,
     admission: Arc<AdmissionChain>,
     hooks: Option<Hooks>,
+    /// Set by [`Store::destroy`]: the store's open watches end at their next message.
+    destroyed: AtomicBool,
+    /// The revision of this store's newest write: what a cache fed by a watch must have seen
+    /// to be as fresh as a read.
+    last_write: AtomicU64,
 }
 
 impl Store {
@@ -100,7 +106,29 @@ impl Store {
             prefix,
             admission,
             hooks: None,
+            destroyed: AtomicBool::new(false),
+            last_write: AtomicU64::new(0),
         }
+    }
+
+    fn wrote(&self, kv: &KeyValue) {
+        self.last_write.fetch_max(kv.mod_revision, Ordering::SeqCst);
+    }
+
+    /// The revision of the newest write through this store.
+    pub fn last_write(&self) -> Revision {
+        self.last_write.load(Ordering::SeqCst)
+    }
+
+    /// `DestroyFunc`: the store is no longer served, so its watches end (the heartbeat's
+    /// progress messages wake each within 100 ms) and their clients watch again, at whatever
+    /// now serves the resource, or get a 404.
+    pub fn destroy(&self) {
+        self.destroyed.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed.load(Ordering::SeqCst)
     }
 
     /// The store with `BeginCreate`/`BeginUpdate` hooks set.
@@ -393,6 +421,7 @@ impl Store {
         let kv = self
             .storage
             .create(&self.key(namespace, &name), self.encode(&obj))
+            .inspect(|kv| self.wrote(kv))
             .map_err(|e| self.storage_error(&name, e))?;
         self.decode(&kv)
     }
@@ -530,7 +559,7 @@ impl Store {
             if !old["metadata"]["deletionTimestamp"].is_null() && finalizers(&new).is_empty() {
                 if !opts.dry_run {
                     match self.storage.delete(&key, Some(current.mod_revision)) {
-                        Ok(_) => {}
+                        Ok(kv) => self.wrote(&kv),
                         Err(StorageError::Conflict { .. }) => continue,
                         Err(e) => return Err(self.storage_error(name, e)),
                     }
@@ -549,7 +578,10 @@ impl Store {
                 return Ok(new);
             }
             match self.storage.update(&key, bytes, current.mod_revision) {
-                Ok(kv) => return self.decode(&kv),
+                Ok(kv) => {
+                    self.wrote(&kv);
+                    return self.decode(&kv);
+                }
                 Err(StorageError::Conflict { .. }) => continue,
                 Err(e) => return Err(self.storage_error(name, e)),
             }
@@ -626,6 +658,7 @@ impl Store {
                 let kv = self
                     .storage
                     .update(&key, self.encode(&obj), current.mod_revision)
+                    .inspect(|kv| self.wrote(kv))
                     .map_err(|e| self.storage_error(name, e))?;
                 obj = self.decode(&kv)?;
             }
@@ -634,6 +667,7 @@ impl Store {
         if !opts.dry_run {
             self.storage
                 .delete(&key, Some(current.mod_revision))
+                .inspect(|kv| self.wrote(kv))
                 .map_err(|e| self.storage_error(name, e))?;
         }
         // The object as it was last stored, as Go's store decodes it from etcd's `prev_kv`.
@@ -661,6 +695,7 @@ impl Store {
         let kv = self
             .storage
             .update(&self.key(namespace, name), self.encode(obj), expected)
+            .inspect(|kv| self.wrote(kv))
             .map_err(|e| self.storage_error(name, e))?;
         self.decode(&kv)
     }
@@ -668,7 +703,11 @@ impl Store {
     /// Removes the object outright, whatever its finalizers (the end of finalization).
     pub fn remove(&self, namespace: &str, name: &str) -> Result<(), StatusError> {
         match self.storage.delete(&self.key(namespace, name), None) {
-            Ok(_) | Err(StorageError::NotFound) => Ok(()),
+            Ok(kv) => {
+                self.wrote(&kv);
+                Ok(())
+            }
+            Err(StorageError::NotFound) => Ok(()),
             Err(e) => Err(self.storage_error(name, e)),
         }
     }

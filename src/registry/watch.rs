@@ -54,6 +54,7 @@ impl StreamBody for WatchStream {
         }
         loop {
             if self.lifecycle.not_accepting_new_requests.fired()
+                || self.rest.store().is_destroyed()
                 || self.deadline.is_some_and(|d| Instant::now() >= d)
             {
                 return None;

@@ -111,6 +111,11 @@ pub trait Strategy: Send + Sync {
     fn name_column_first(&self) -> bool {
         true
     }
+    /// The kind of a list of these objects, when it is not `<Kind>List`: a CRD may name it
+    /// (`spec.names.listKind`).
+    fn list_kind(&self) -> Option<String> {
+        None
+    }
 
     /// The `autoscaling/v1` Scale of an object, for `/scale`. The default is the layout of the
     /// built-in scalable kinds: `spec.replicas`, `status.replicas`, `spec.selector`.
@@ -199,7 +204,9 @@ impl ResourceDef {
     }
 
     pub fn list_kind(&self) -> String {
-        format!("{}List", self.kind)
+        self.strategy
+            .list_kind()
+            .unwrap_or_else(|| format!("{}List", self.kind))
     }
 
     pub fn group_resource(&self) -> meta::GroupResource<'_> {

@@ -69,6 +69,8 @@ pub struct CustomResourceStrategy {
     status_enabled: bool,
     scale: Option<ScalePaths>,
     columns: Vec<PrinterColumn>,
+    /// `status.acceptedNames.listKind`: what the version's lists are called.
+    list_kind: Option<String>,
 }
 // ANCHOR_END: custom_resource_strategy
 
@@ -119,6 +121,10 @@ pub fn resource_defs(crd: &Value) -> Vec<Arc<ResourceDef>> {
                 status_enabled,
                 scale: scale_paths(scale),
                 columns: printer_columns(&v["additionalPrinterColumns"]),
+                list_kind: names["listKind"]
+                    .as_str()
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string),
             };
             Arc::new(ResourceDef {
                 group: Cow::Owned(group.clone()),
@@ -359,6 +365,10 @@ impl Strategy for CustomResourceStrategy {
             }
             None => obj["spec"]["replicas"] = replicas,
         }
+    }
+
+    fn list_kind(&self) -> Option<String> {
+        self.list_kind.clone()
     }
 
     fn table_columns(&self) -> Vec<TableColumn> {

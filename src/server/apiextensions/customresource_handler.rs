@@ -67,6 +67,25 @@ impl CrdInfo {
     fn handler(&self, version: &str) -> Option<&ResourceHandler> {
         self.handlers.iter().find(|h| h.def.version == version)
     }
+
+    /// Whether this info was built from `crd` as it is now.
+    fn serves(&self, crd: &Value) -> bool {
+        self.uid == crd["metadata"]["uid"].as_str().unwrap_or("")
+            && self.spec == crd["spec"]
+            && self.accepted_names == crd["status"]["acceptedNames"]
+    }
+
+    // ANCHOR: tear_down
+    /// `tearDown`: ends the watches of every version. Go first waits for in-flight requests;
+    /// here a request other than a watch has finished before another coroutine can run, and
+    /// watches are long-running, which Go does not wait for either.
+    fn tear_down(&self) {
+        for h in &self.handlers {
+            h.rest.store().destroy();
+        }
+        self.storage_store.destroy();
+    }
+    // ANCHOR_END: tear_down
 }
 
 // ANCHOR: serving_infos
@@ -89,23 +108,36 @@ impl ServingInfos {
     /// `getOrCreateServingInfoFor`.
     pub fn get_or_create(&self, crd: &Value) -> Result<Arc<CrdInfo>, StatusError> {
         let name = crd["metadata"]["name"].as_str().unwrap_or("").to_string();
-        let uid = crd["metadata"]["uid"].as_str().unwrap_or("");
-        let accepted_names = &crd["status"]["acceptedNames"];
         let mut infos = self.infos.lock().expect("serving infos");
         if let Some(info) = infos.get(&name) {
-            if info.uid == uid && info.spec == crd["spec"] && info.accepted_names == *accepted_names
-            {
+            if info.serves(crd) {
                 return Ok(Arc::clone(info));
             }
         }
         let info = Arc::new(self.build(crd)?);
-        infos.insert(name, Arc::clone(&info));
+        if let Some(old) = infos.insert(name, Arc::clone(&info)) {
+            old.tear_down();
+        }
         Ok(info)
     }
 
-    /// Forgets a CRD that is gone.
+    /// `updateCustomResourceDefinition`: a CRD whose uid, spec or accepted names changed loses
+    /// its serving info, whose watches end; the next request builds a new one.
+    pub fn update(&self, crd: &Value) {
+        let name = crd["metadata"]["name"].as_str().unwrap_or("");
+        let mut infos = self.infos.lock().expect("serving infos");
+        if infos.get(name).is_some_and(|info| !info.serves(crd)) {
+            if let Some(old) = infos.remove(name) {
+                old.tear_down();
+            }
+        }
+    }
+
+    /// `removeDeadStorage`: forgets a CRD that is gone and ends its watches.
     pub fn remove(&self, name: &str) {
-        self.infos.lock().expect("serving infos").remove(name);
+        if let Some(old) = self.infos.lock().expect("serving infos").remove(name) {
+            old.tear_down();
+        }
     }
 
     fn build(&self, crd: &Value) -> Result<CrdInfo, StatusError> {
@@ -203,6 +235,7 @@ pub fn namespaced_custom_resource_stores(
 
 pub struct CrdHandler {
     pub crds: Arc<Store>,
+    pub lister: Arc<super::lister::CrdLister>,
     pub serving: Arc<ServingInfos>,
     /// The apiextensions-apiserver's delegate: the NotFound handler.
     pub delegate: Arc<dyn DelegationTarget>,
@@ -225,7 +258,7 @@ impl Handler for CrdHandler {
             return answer.unwrap_or_else(|| self.delegate.serve(req));
         }
         let crd_name = format!("{}.{}", info.resource, info.api_group);
-        let crd = match self.crds.get("", &crd_name) {
+        let crd = match self.lister.get(&crd_name) {
             Ok(crd) => crd,
             Err(e) if e.code() == 404 => {
                 self.serving.remove(&crd_name);

@@ -7,6 +7,7 @@
 //! - [`customresource`]: one served version: its definition and strategy.
 //! - [`discovery`]: `/apis/<group>[/<version>]` of CRD groups, and what aggregated discovery shows.
 //! - [`controller`]: naming, establishing and finalizing, behind the post-start hooks.
+//! - [`lister`]: the CRDs in memory, kept by the controllers' watch, read by the crdHandler.
 //! - [`openapiv3`]: `/openapi/v3` documents of the custom resources, from their schemas.
 //! - [`schema`]: structural schemas: pruning, defaulting, validation and OpenAPI of custom objects.
 
@@ -14,6 +15,7 @@ pub mod controller;
 pub mod customresource;
 pub mod customresource_handler;
 pub mod discovery;
+pub mod lister;
 pub mod openapiv3;
 pub mod schema;
 
@@ -55,10 +57,12 @@ pub fn create_apiextensions_server(
     });
     // Everything under /apis/ that no server before this one claimed: custom resources.
     let serving = Arc::new(ServingInfos::new(CustomResourceConfig::new(config)));
+    let lister = Arc::new(lister::CrdLister::new(Arc::clone(&crds)));
     server.handle_prefix(
         "/apis",
         Arc::new(CrdHandler {
             crds: Arc::clone(&crds),
+            lister: Arc::clone(&lister),
             serving: Arc::clone(&serving),
             delegate,
         }),
@@ -84,6 +88,7 @@ pub fn create_apiextensions_server(
         },
         crds,
         serving,
+        lister,
     }));
     let synced = Arc::new(AtomicBool::new(false));
     let lifecycle = Arc::clone(&config.lifecycle);

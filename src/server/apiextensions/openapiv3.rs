@@ -51,7 +51,7 @@ fn crd_document(group: &str, version: &str, served: &[Served]) -> Value {
         let mut schema = kind_schema.clone();
         schema["x-kubernetes-group-version-kind"] = gvk(&def.kind);
         schemas[&name] = schema;
-        let list_kind = format!("{}List", def.kind);
+        let list_kind = def.list_kind();
         schemas[definition_name(group, version, &list_kind)] = json!({
             "description": format!("{list_kind} is a list of {}", def.kind),
             "type": "object",

@@ -25,6 +25,7 @@ use crate::server::lifecycle_signals::LifecycleSignals;
 use crate::storage::{EventType, WatchMessage};
 
 use super::customresource_handler::ServingInfos;
+use super::lister::CrdLister;
 use establish::EstablishingController;
 use finalizer::CrdFinalizer;
 use naming::NamingConditionController;
@@ -70,6 +71,7 @@ pub struct Controllers {
     pub establishing: EstablishingController,
     pub finalizer: CrdFinalizer,
     pub serving: Arc<ServingInfos>,
+    pub lister: Arc<CrdLister>,
 }
 
 impl Controllers {
@@ -113,6 +115,8 @@ pub fn start(
         .storage()
         .watch(&prefix, store.storage().current_revision())
         .map_err(|e| e.to_string())?;
+    // The watch began first, so the list misses nothing; what it replays, the lister skips.
+    controllers.lister.sync().map_err(|e| e.to_string())?;
     may::go!(move || {
         controllers.sync_all();
         synced.store(true, Ordering::SeqCst);
@@ -123,10 +127,14 @@ pub fn start(
             }
             let changed = match &message {
                 WatchMessage::Event(e) => {
+                    let name = e.kv.key.trim_start_matches(&prefix);
+                    controllers.lister.apply(e, name);
                     if e.kind == EventType::Deleted {
                         controllers
                             .serving
                             .remove(e.kv.key.trim_start_matches(&prefix));
+                    } else if let Ok(crd) = controllers.crds.decode(&e.kv) {
+                        controllers.serving.update(&crd);
                     }
                     true
                 }
