@@ -10,21 +10,7 @@ use std::process::Command;
 use common::{TestCa, TestServer};
 
 fn kubectl(s: &TestServer, kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(common::tool("KUBECTL", "kubectl"))
-        .arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .arg(format!(
-            "--cache-dir={}",
-            s.dir.join("kube-cache").display()
-        ))
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    s.kubectl_with(kubeconfig, args)
 }
 
 /// A copy of the admin kubeconfig (same cluster, same CA) whose current user is `user`,

@@ -11,19 +11,7 @@ use common::TestServer;
 use serde_json::json;
 
 fn kubectl(s: &TestServer, args: &[&str]) -> (bool, String) {
-    let cache = s.dir.join("kube-cache");
-    let out = Command::new(common::tool("KUBECTL", "kubectl"))
-        .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
-        .arg(format!("--cache-dir={}", cache.display()))
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    s.kubectl(args)
 }
 
 fn ok(s: &TestServer, args: &[&str]) -> String {

@@ -255,8 +255,13 @@ impl TestServer {
     /// The real kubectl (see [`tool`]) against this server, with a cache of its own:
     /// whether it succeeded, and what it printed (stdout, then stderr).
     pub fn kubectl(&self, args: &[&str]) -> (bool, String) {
+        self.kubectl_with(&self.kubeconfig, args)
+    }
+
+    /// kubectl against this server as the user of another kubeconfig.
+    pub fn kubectl_with(&self, kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
         let out = std::process::Command::new(tool("KUBECTL", "kubectl"))
-            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
             .arg(format!(
                 "--cache-dir={}",
                 self.dir.join("kube-cache").display()
