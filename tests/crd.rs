@@ -31,15 +31,11 @@ fn widget_crd() -> Value {
 }
 
 /// Polls `check` until it is true, for at most five seconds.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("never: {what}");
+fn eventually(what: &str, check: impl FnMut() -> bool) {
+    assert!(
+        common::within(Duration::from_secs(5), check),
+        "never: {what}"
+    );
 }
 
 fn condition(crd: &Value, type_: &str) -> Value {

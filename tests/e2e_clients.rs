@@ -598,21 +598,13 @@ fn kubectl_watch_sees_an_object_created_meanwhile() {
         "/api/v1/namespaces/default/configmaps",
         &json!({"metadata": {"name": "watched"}, "data": {"a": "b"}}),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let seen = loop {
-        if printed
+    let seen = common::within(Duration::from_secs(20), || {
+        printed
             .lock()
             .unwrap()
             .iter()
             .any(|l| l.starts_with("watched"))
-        {
-            break true;
-        }
-        if Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    });
     let _ = watch.kill();
     let _ = watch.wait();
     assert!(

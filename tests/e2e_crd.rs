@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TestServer;
 
@@ -262,21 +262,13 @@ fn kubectl_works_with_a_crd_from_apply_to_deletion() {
             r#"{"spec":{"cronSpec":"0 0 * * *"}}"#,
         ],
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let seen = loop {
-        if printed
+    let seen = common::within(Duration::from_secs(20), || {
+        printed
             .lock()
             .unwrap()
             .iter()
             .any(|l| l.contains("0 0 * * *"))
-        {
-            break true;
-        }
-        if Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    });
     let _ = watch.kill();
     let _ = watch.wait();
     assert!(

@@ -459,3 +459,17 @@ pub fn tool(env: &str, name: &str) -> PathBuf {
     );
     venv
 }
+
+/// Whether `check` comes true within `timeout`, asked every 20 ms.
+pub fn within(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
