@@ -7,13 +7,14 @@
 //! |---|---|---|---|
 //! | 1 resource registration | [`scheme`], [`apis`] | ch01 | `legacyscheme`, `AddToScheme` |
 //! | 2 command parsing | [`cmd`] | ch02 | `NewAPIServerCommand`, `ServerRunOptions` |
-//! | 3 generic config | [`config`], [`storage`] | ch03 | `buildGenericConfig` |
+//! | 3 generic config | [`config`], [`storage`], [`audit`] | ch03 | `buildGenericConfig` |
 //! | 4 three chained servers | [`server`], [`endpoints`], [`registry`] | ch04 | `CreateServerChain` |
 //! | 5 PrepareRun | [`prepare`] | ch05 | `PrepareRun` |
 //! | 6 Run | [`run`], [`http`] | ch06 | `preparedGenericAPIServer.Run` |
 //!
 //! Under all of them: one may worker thread runs every connection as a coroutine (see
-//! [`run::init_runtime`]), and [`http`] is the HTTP/1.1 layer over rustls.
+//! [`run::init_runtime`]), [`http`] is the HTTP/1.1 layer over rustls, and [`util`] holds what
+//! apimachinery's `util` packages do here (quantities, times, JSONPath).
 
 pub mod apis;
 pub mod audit;
