@@ -1,6 +1,6 @@
 //! One handler per verb: `k8s.io/apiserver/pkg/endpoints/handlers`. Each reads the options and
 //! body, calls the REST storage, and writes the result in the media type the client asked for.
-//! `PATCH`, with server-side apply, is in [`patch`].
+//! `PATCH`, with server-side apply, is in `patch.rs`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
