@@ -7,9 +7,9 @@
 //! booleans, `0755` is octal) and the writer sorts keys and quotes a string only when it would
 //! otherwise read back as something else.
 //!
-//! - [`read`]: one document of block and flow collections and the five scalar styles. Anchors,
+//! - `read`: one document of block and flow collections and the five scalar styles. Anchors,
 //!   aliases, tags, explicit keys and directives are refused with their line and column.
-//! - [`write`]: go-yaml v2's layout (2-space indent, sequences level with their key).
+//! - `write`: go-yaml v2's layout (2-space indent, sequences level with their key).
 //!
 //! There is no YAML crate: see the dependency appendix.
 

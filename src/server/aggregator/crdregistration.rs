@@ -102,7 +102,7 @@ impl CrdRegistrationController {
     // ANCHOR_END: crd_registration_sync
 }
 
-/// Syncs now, then after every CRD change and every [`RESYNC`].
+/// Syncs now, then after every CRD change and every `RESYNC`.
 pub fn start(
     controller: CrdRegistrationController,
     lifecycle: Arc<LifecycleSignals>,
