@@ -43,7 +43,12 @@ struct Sample {
 impl Sample {
     /// Starts the sample server against `main`'s kubeconfig, on `port` (0: any).
     fn start(main: &TestServer, port: u16) -> Sample {
+        Sample::start_with(main, port, &[])
+    }
+
+    fn start_with(main: &TestServer, port: u16, extra: &[&str]) -> Sample {
         let mut child = Command::new(sample_binary())
+            .args(extra)
             .arg(format!("--secure-port={port}"))
             .arg(format!("--cert-dir={}", main.dir.join("wardle").display()))
             .arg(format!("--kubeconfig={}", main.kubeconfig.display()))
@@ -368,5 +373,96 @@ fn kubectl_manages_flunders_through_the_aggregator() {
     kubectl(&main, &["delete", "flunder", "my-first-flunder"]);
     let listed = kubectl(&main, &["get", "flunders"]);
     assert!(listed.contains("No resources found"), "{listed}");
+    main.stop();
+}
+
+/// An IPv4 address of this host that is not loopback: an Endpoints address may not be.
+fn host_ipv4() -> std::net::Ipv4Addr {
+    let mut found = None;
+    // SAFETY: getifaddrs fills a list that freeifaddrs releases; it is only read in between.
+    unsafe {
+        let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+        assert_eq!(libc::getifaddrs(&mut list), 0, "getifaddrs");
+        let mut at = list;
+        while !at.is_null() {
+            let addr = (*at).ifa_addr;
+            if !addr.is_null() && i32::from((*addr).sa_family) == libc::AF_INET {
+                let v4 = &*(addr as *const libc::sockaddr_in);
+                let ip = std::net::Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
+                if !ip.is_loopback() && !ip.is_link_local() {
+                    found = Some(ip);
+                    break;
+                }
+            }
+            at = (*at).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    found.expect("this test needs a network interface with an IPv4 address besides loopback")
+}
+
+#[test]
+fn a_cluster_ip_service_is_reached_through_its_endpoints() {
+    let main = TestServer::start("aggregator-endpoints", &[]);
+    let sample = Sample::start_with(&main, 0, &["--bind-address=0.0.0.0"]);
+    let ns = json!({"metadata": {"name": "ext"}});
+    assert_eq!(
+        main.send_json("POST", "/api/v1/namespaces", &ns).status,
+        201
+    );
+    let svc = json!({"metadata": {"name": "api"},
+        "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 8443}]}});
+    let r = main.send_json("POST", "/api/v1/namespaces/ext/services", &svc);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let endpoints = |ip: &str| {
+        json!({"metadata": {"name": "api"},
+            "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": sample.port}]}]})
+    };
+    let eps_path = "/api/v1/namespaces/ext/endpoints";
+    // The server must not be turned into a proxy to its own host.
+    let r = main.send_json("POST", eps_path, &endpoints("127.0.0.1"));
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(
+        r.json()["details"]["causes"][0]["message"],
+        "Invalid value: \"127.0.0.1\": may not be in the loopback range (127.0.0.0/8, ::1/128)"
+    );
+    let api_service = json!({
+        "metadata": {"name": WARDLE},
+        "spec": {"group": "wardle.example.com", "version": "v1alpha1", "insecureSkipTLSVerify": true,
+                 "groupPriorityMinimum": 1000, "versionPriority": 15,
+                 "service": {"namespace": "ext", "name": "api", "port": 443}},
+    });
+    let r = main.send_json(
+        "POST",
+        "/apis/apiregistration.k8s.io/v1/apiservices",
+        &api_service,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let cond = wait_available(&main, WARDLE, "False");
+    assert_eq!(cond["reason"], "EndpointsNotFound");
+    assert_eq!(
+        cond["message"],
+        "cannot find endpoints for service/api in \"ext\""
+    );
+
+    let ip = host_ipv4().to_string();
+    let r = main.send_json("POST", eps_path, &endpoints(&ip));
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait_available(&main, WARDLE, "True");
+    let flunders = "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders";
+    let r = main.get(flunders);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["kind"], "FlunderList");
+
+    // Endpoints that serve no port of that name leave nowhere to go.
+    let mut renamed = endpoints(&ip);
+    renamed["subsets"][0]["ports"][0]["name"] = json!("other");
+    renamed["metadata"]["resourceVersion"] =
+        main.get(&format!("{eps_path}/api")).json()["metadata"]["resourceVersion"].clone();
+    let r = main.send_json("PUT", &format!("{eps_path}/api"), &renamed);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cond = wait_available(&main, WARDLE, "False");
+    assert_eq!(cond["reason"], "MissingEndpoints");
+    assert_eq!(main.get(flunders).status, 503);
     main.stop();
 }

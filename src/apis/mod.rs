@@ -2,7 +2,7 @@
 //! that registers its kinds, as each Go API package's `AddToScheme` does.
 //!
 //! - [`core`]: the legacy group (`/api/v1`): Namespace, ConfigMap, Secret, ServiceAccount,
-//!   Event, Pod, Service, LimitRange, ResourceQuota.
+//!   Event, Pod, Service, Endpoints, LimitRange, ResourceQuota.
 //! - [`apps`]: `apps/v1` Deployment (and the `autoscaling/v1` Scale of its `/scale`).
 //! - [`events`]: `events.k8s.io/v1` Event, a second view of core/v1 events.
 //! - [`authorization`]: `authorization.k8s.io/v1` access reviews, answered and never stored.

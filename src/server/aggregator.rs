@@ -62,10 +62,12 @@ pub fn create_aggregator_server(
     // Between the aggregator and the kube-apiserver: requests for a remote APIService leave
     // the process here, everything else goes on down the chain.
     let services = new_store(config, "", "v1", "services");
+    let endpoints = new_store(config, "", "v1", "endpoints");
     let remote = Arc::new(RemoteState::default());
     let router = Arc::new(ProxyRouter {
         api_services: Arc::clone(&api_services),
         services: Arc::clone(&services),
+        endpoints: Arc::clone(&endpoints),
         proxy_client: Arc::clone(&config.proxy_client),
         local_delegate: delegate,
     });
@@ -153,6 +155,7 @@ pub fn create_aggregator_server(
         available_controller: AvailableConditionController {
             api_services,
             services,
+            endpoints,
             proxy_client: Arc::clone(&config.proxy_client),
             state: remote,
         },

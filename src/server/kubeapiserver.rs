@@ -61,6 +61,7 @@ pub fn create_kube_apiserver(
     // The same objects as `events`, under the same prefix, renamed (`apis::events`).
     let events_v1 = new_store(config, "events.k8s.io", "v1", "events");
     let limit_ranges = new_store(config, "", "v1", "limitranges");
+    let endpoints = new_store(config, "", "v1", "endpoints");
     let resource_quotas = new_store(config, "", "v1", "resourcequotas");
     let namespace_store = new_store(config, "", "v1", "namespaces");
     config.admission.initialize(Stores {
@@ -85,6 +86,7 @@ pub fn create_kube_apiserver(
         Arc::clone(&deployments),
         Arc::clone(&limit_ranges),
         Arc::clone(&resource_quotas),
+        Arc::clone(&endpoints),
     ];
     let quota_controller = resourcequota::ResourceQuotaController {
         quotas: Arc::clone(&resource_quotas),
@@ -117,6 +119,7 @@ pub fn create_kube_apiserver(
             resource_handler(config, services),
             resource_handler(config, limit_ranges),
             resource_handler(config, resource_quotas),
+            resource_handler(config, endpoints),
         ],
     });
     server.install_api_group(APIGroupInfo {

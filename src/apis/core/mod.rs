@@ -6,6 +6,7 @@
 //! - [`pod`] holds Pod, and the pod spec Deployment's template shares;
 //! - [`service`] holds Service;
 //! - [`configmap`] holds ConfigMap;
+//! - [`endpoints`] holds Endpoints, which the aggregator reads to reach a Service's backend;
 //! - [`event`] holds Event;
 //! - [`secret`] holds Secret;
 //! - [`serviceaccount`] holds ServiceAccount;
@@ -13,6 +14,7 @@
 //! - [`resourcequota`] holds ResourceQuota.
 
 pub mod configmap;
+pub mod endpoints;
 pub mod event;
 pub mod limitrange;
 pub mod namespace;
@@ -27,6 +29,7 @@ use std::sync::Arc;
 use crate::scheme::schema::{field, Struct, Type};
 use crate::scheme::{ResourceDef, Scheme, Subresource, ALL_VERBS};
 use configmap::ConfigMapStrategy;
+use endpoints::EndpointsStrategy;
 use event::EventStrategy;
 use limitrange::LimitRangeStrategy;
 use namespace::NamespaceStrategy;
@@ -109,6 +112,21 @@ pub fn add_to_scheme(scheme: &mut Scheme) {
         selectable_fields: &[],
         subresources: &[],
         strategy: Arc::new(ConfigMapStrategy),
+    });
+    scheme.add_known_type(ResourceDef {
+        group: "".into(),
+        version: "v1".into(),
+        kind: "Endpoints".into(),
+        resource: "endpoints".into(),
+        singular: "endpoints".into(),
+        namespaced: true,
+        short_names: crate::scheme::names(&["ep"]),
+        categories: Vec::new(),
+        verbs: ALL_VERBS,
+        schema: &endpoints::ENDPOINTS,
+        selectable_fields: &[],
+        subresources: &[],
+        strategy: Arc::new(EndpointsStrategy),
     });
     scheme.add_known_type(ResourceDef {
         group: "".into(),

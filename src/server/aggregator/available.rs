@@ -32,6 +32,7 @@ const MAX_DISCOVERY_BYTES: usize = 1024 * 1024;
 pub struct AvailableConditionController {
     pub api_services: Arc<Store>,
     pub services: Arc<Store>,
+    pub endpoints: Arc<Store>,
     pub proxy_client: Arc<ProxyClientConfig>,
     pub state: Arc<RemoteState>,
 }
@@ -70,7 +71,12 @@ impl AvailableConditionController {
             reason,
             message,
         };
-        let location = match resolve(api_service, &self.services, &self.proxy_client) {
+        let location = match resolve(
+            api_service,
+            &self.services,
+            &self.endpoints,
+            &self.proxy_client,
+        ) {
             Ok(l) => l,
             Err((reason, message)) => return fail(reason, message),
         };

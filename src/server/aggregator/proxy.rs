@@ -37,12 +37,14 @@ pub struct Location {
 }
 
 // ANCHOR: resolve
-/// `ResolveCluster`: an ExternalName Service is its external name at the APIService's port; any
-/// other Service is its cluster IP at the matching service port. (Kube's
-/// `--enable-aggregator-routing` would pick an endpoint instead; there are no Endpoints here.)
+/// `ResolveEndpoint`, the resolver of `--enable-aggregator-routing=true`: an ExternalName Service
+/// is its external name at the APIService's port; any other Service is an address of its
+/// Endpoints, at the endpoint port named as the Service's port. (Routing to the cluster IP, kube's
+/// default, needs a kube-proxy to carry the packets; there is none here.)
 pub fn resolve(
     api_service: &Value,
     services: &Store,
+    endpoints: &Store,
     proxy_client: &ProxyClientConfig,
 ) -> Result<Location, (&'static str, String)> {
     let spec = &api_service["spec"];
@@ -58,24 +60,36 @@ pub fn resolve(
             format!("service/{name} in \"{namespace}\" is not present"),
         )
     })?;
-    let host = if svc["spec"]["type"] == "ExternalName" {
-        svc["spec"]["externalName"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
+    let (host, port) = if svc["spec"]["type"] == "ExternalName" {
+        let host = svc["spec"]["externalName"].as_str().unwrap_or("");
+        (host.to_string(), port)
     } else {
-        let listens = svc["spec"]["ports"]
+        let Some(svc_port) = svc["spec"]["ports"]
             .as_array()
             .into_iter()
             .flatten()
-            .any(|p| p["port"].as_u64() == Some(u64::from(port)));
-        if !listens {
+            .find(|p| p["port"].as_u64() == Some(u64::from(port)))
+        else {
             return Err((
                 "ServicePortError",
                 format!("service/{name} in \"{namespace}\" is not listening on port {port}"),
             ));
-        }
-        svc["spec"]["clusterIP"].as_str().unwrap_or("").to_string()
+        };
+        let eps = endpoints.get(namespace, name).map_err(|_| {
+            (
+                "EndpointsNotFound",
+                format!("cannot find endpoints for service/{name} in \"{namespace}\""),
+            )
+        })?;
+        let port_name = svc_port["name"].as_str().unwrap_or("");
+        endpoint_address(&eps, port_name).ok_or_else(|| {
+            (
+                "MissingEndpoints",
+                format!(
+                    "endpoints for service/{name} in \"{namespace}\" have no addresses with port name \"{port_name}\""
+                ),
+            )
+        })?
     };
     // Validation made sure a caBundle is base64.
     let ca_bundle = spec["caBundle"].as_str().map(|b64| {
@@ -95,6 +109,20 @@ pub fn resolve(
     })
 }
 // ANCHOR_END: resolve
+
+/// The first ready address of a subset that serves the port named `port_name`. Go picks one at
+/// random to spread the load; the first keeps a reader's test runs repeatable.
+fn endpoint_address(endpoints: &Value, port_name: &str) -> Option<(String, u16)> {
+    endpoints["subsets"].as_array()?.iter().find_map(|subset| {
+        let port = subset["ports"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"].as_str().unwrap_or("") == port_name)?;
+        let address = subset["addresses"].as_array()?.first()?;
+        let ip = address["ip"].as_str()?.to_string();
+        Some((ip, u16::try_from(port["port"].as_u64()?).ok()?))
+    })
+}
 
 /// Headers that belong to one hop, or to our own authentication, and never go on.
 fn forwarded(name: &str) -> bool {
@@ -173,6 +201,7 @@ pub fn round_trip(
 pub struct ProxyRouter {
     pub api_services: Arc<Store>,
     pub services: Arc<Store>,
+    pub endpoints: Arc<Store>,
     pub proxy_client: Arc<ProxyClientConfig>,
     pub local_delegate: Arc<dyn DelegationTarget>,
 }
@@ -241,7 +270,12 @@ impl ProxyRouter {
         if !is_available(api_service) {
             return service_unavailable();
         }
-        let location = match resolve(api_service, &self.services, &self.proxy_client) {
+        let location = match resolve(
+            api_service,
+            &self.services,
+            &self.endpoints,
+            &self.proxy_client,
+        ) {
             Ok(l) => l,
             Err((_, why)) => {
                 log::info!("cannot resolve {}: {why}", req.path);
