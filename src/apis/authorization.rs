@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::scheme::meta::StatusCause;
 use crate::scheme::schema::{
-    field, ListType, Struct, Type, METADATA_DOC, OBJECT_META, STRING_LIST,
+    field, Field, ListType, Struct, Type, METADATA_DOC, OBJECT_META, STRING_LIST,
 };
 use crate::scheme::{invalid, ResourceDef, Scheme, Strategy, TableColumn};
 
@@ -199,65 +199,54 @@ pub static SUBJECT_ACCESS_REVIEW_STATUS: Struct = Struct {
     ],
 };
 
-pub static SUBJECT_ACCESS_REVIEW: Struct = Struct {
-    name: "io.k8s.api.authorization.v1.SubjectAccessReview",
-    description: "Asks whether a given user may do something.",
-    fields: &[
+/// Every review kind's fields: the question under `spec`, and under `status` the answer the
+/// server fills in; nothing of it is stored.
+const fn review_fields(
+    spec: &'static Struct,
+    spec_doc: &'static str,
+    status: &'static Struct,
+) -> [Field; 3] {
+    [
         field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(
-            2,
-            "spec",
-            Type::Struct(&SUBJECT_ACCESS_REVIEW_SPEC),
-            "The question.",
-        ),
+        field(2, "spec", Type::Struct(spec), spec_doc),
         field(
             3,
             "status",
-            Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS),
+            Type::Struct(status),
             "The answer, filled in by the server.",
         ),
-    ],
+    ]
+}
+
+pub static SUBJECT_ACCESS_REVIEW: Struct = Struct {
+    name: "io.k8s.api.authorization.v1.SubjectAccessReview",
+    description: "Asks whether a given user may do something.",
+    fields: &review_fields(
+        &SUBJECT_ACCESS_REVIEW_SPEC,
+        "The question.",
+        &SUBJECT_ACCESS_REVIEW_STATUS,
+    ),
 };
 
 pub static LOCAL_SUBJECT_ACCESS_REVIEW: Struct = Struct {
     name: "io.k8s.api.authorization.v1.LocalSubjectAccessReview",
     description: "Asks whether a given user may do something in one namespace; whoever may \
                   create it in that namespace may ask.",
-    fields: &[
-        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(
-            2,
-            "spec",
-            Type::Struct(&SUBJECT_ACCESS_REVIEW_SPEC),
-            "The question; its namespace must be the review's.",
-        ),
-        field(
-            3,
-            "status",
-            Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS),
-            "The answer, filled in by the server.",
-        ),
-    ],
+    fields: &review_fields(
+        &SUBJECT_ACCESS_REVIEW_SPEC,
+        "The question; its namespace must be the review's.",
+        &SUBJECT_ACCESS_REVIEW_STATUS,
+    ),
 };
 
 pub static SELF_SUBJECT_ACCESS_REVIEW: Struct = Struct {
     name: "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
     description: "Asks whether the requesting user may do something (kubectl auth can-i).",
-    fields: &[
-        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(
-            2,
-            "spec",
-            Type::Struct(&SELF_SUBJECT_ACCESS_REVIEW_SPEC),
-            "The question.",
-        ),
-        field(
-            3,
-            "status",
-            Type::Struct(&SUBJECT_ACCESS_REVIEW_STATUS),
-            "The answer, filled in by the server.",
-        ),
-    ],
+    fields: &review_fields(
+        &SELF_SUBJECT_ACCESS_REVIEW_SPEC,
+        "The question.",
+        &SUBJECT_ACCESS_REVIEW_STATUS,
+    ),
 };
 
 pub static RESOURCE_RULE: Struct = Struct {
@@ -331,21 +320,11 @@ pub static SELF_SUBJECT_RULES_REVIEW: Struct = Struct {
     name: "io.k8s.api.authorization.v1.SelfSubjectRulesReview",
     description:
         "Lists what the requesting user may do in a namespace (kubectl auth can-i --list).",
-    fields: &[
-        field(1, "metadata", Type::Struct(&OBJECT_META), METADATA_DOC),
-        field(
-            2,
-            "spec",
-            Type::Struct(&SELF_SUBJECT_RULES_REVIEW_SPEC),
-            "The question.",
-        ),
-        field(
-            3,
-            "status",
-            Type::Struct(&SUBJECT_RULES_REVIEW_STATUS),
-            "The answer, filled in by the server.",
-        ),
-    ],
+    fields: &review_fields(
+        &SELF_SUBJECT_RULES_REVIEW_SPEC,
+        "The question.",
+        &SUBJECT_RULES_REVIEW_STATUS,
+    ),
 };
 
 // ANCHOR: validate_review
