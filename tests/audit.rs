@@ -465,26 +465,7 @@ fn sigterm_loses_no_event_of_a_served_request() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    use std::io::BufRead;
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = lines
-            .next()
-            .expect("the server logs where it serves")
-            .unwrap();
-        if let Some(rest) = line.split("serving securely on ").nth(1) {
-            break rest
-                .split(';')
-                .next()
-                .unwrap()
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let port = common::wait_for_secure_port(&mut child);
     let token = std::fs::read_to_string(certs.join("admin.token"))
         .unwrap()
         .trim()

@@ -60,9 +60,8 @@ impl Proc {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { return };
-                if let Some(rest) = line.split("serving securely on ").nth(1) {
-                    let addr = rest.split(';').next().unwrap();
-                    let _ = port_tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
+                if let Some(port) = common::served_port(&line) {
+                    let _ = port_tx.send(port);
                 }
                 sink.lock().unwrap().push((Instant::now(), line));
             }

@@ -1,6 +1,7 @@
 //! The binary as a user runs it: `--help`, bad flags, its threads, and its signals.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,26 +67,7 @@ fn start(extra: &[&str]) -> (Child, u16, std::path::PathBuf) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let port = loop {
-        let line = lines
-            .next()
-            .expect("the server logs where it serves")
-            .unwrap();
-        if let Some(rest) = line.split("serving securely on ").nth(1) {
-            break rest
-                .split(';')
-                .next()
-                .unwrap()
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let port = common::wait_for_secure_port(&mut child);
     (child, port, dir)
 }
 

@@ -472,4 +472,27 @@ pub fn within(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+
+/// The port in the line a server process logs once it listens (`serving securely on
+/// 127.0.0.1:PORT; kubeconfig: ...`), if this is that line.
+pub fn served_port(line: &str) -> Option<u16> {
+    let rest = line.split("serving securely on ").nth(1)?;
+    rest.split(';').next()?.rsplit(':').next()?.parse().ok()
+}
+
+/// Waits for a server child process (its stderr piped) to log where it serves, and returns
+/// the port. Its stderr is drained from then on, so the child never blocks on a full pipe.
+pub fn wait_for_secure_port(child: &mut std::process::Child) -> u16 {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("the server logs where it serves")
+            .unwrap();
+        if let Some(port) = served_port(&line) {
+            break port;
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    port
 }
