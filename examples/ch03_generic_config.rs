@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mini_apiserver::cmd::{new_api_server_command, Command};
 use mini_apiserver::config::authentication::AuthResult;
-use mini_apiserver::config::build_generic_config;
+use mini_apiserver::config::{build_generic_config, Config};
 use mini_apiserver::http::Request;
 use mini_apiserver::server::filters::request_info::RequestInfo;
 use rcgen::{CertificateParams, DnType, IsCa, KeyPair};
@@ -38,6 +38,20 @@ fn client_cert(issuer: &rcgen::Certificate, issuer_key: &KeyPair) -> Certificate
         .clone()
 }
 
+/// The generic config these flags make, as the server would build it at startup.
+fn generic_config(args: &[String]) -> Config {
+    let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
+        panic!("flags")
+    };
+    build_generic_config(
+        &opts,
+        Arc::new(mini_apiserver::apis::new_scheme()),
+        "admin-token",
+        6443,
+    )
+    .expect("config")
+}
+
 fn main() {
     let dir = std::env::temp_dir().join(format!("ch03-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -52,16 +66,7 @@ fn main() {
         format!("--client-ca-file={}", dir.join("client-ca.crt").display()),
         "--authorization-mode=AlwaysDeny".into(),
     ];
-    let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
-        panic!("flags")
-    };
-    let config = build_generic_config(
-        &opts,
-        Arc::new(mini_apiserver::apis::new_scheme()),
-        "admin-token",
-        6443,
-    )
-    .expect("config");
+    let config = generic_config(&args);
 
     println!("authentication:");
     for header in [
@@ -150,16 +155,7 @@ fn main() {
 /// straight to the store are enough for the authorizer to answer, with its reason.
 fn rbac_from_storage(tokens: &std::path::Path) {
     let args = [format!("--token-auth-file={}", tokens.display())];
-    let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
-        panic!("flags")
-    };
-    let config = build_generic_config(
-        &opts,
-        Arc::new(mini_apiserver::apis::new_scheme()),
-        "admin-token",
-        6443,
-    )
-    .expect("config");
+    let config = generic_config(&args);
     let put = |key: &str, obj: serde_json::Value| {
         config
             .storage
@@ -212,16 +208,7 @@ fn audit_levels(dir: &std::path::Path) {
         format!("--audit-policy-file={}", policy.display()),
         format!("--audit-log-path={}", dir.join("audit.log").display()),
     ];
-    let Ok(Command::Run(opts)) = new_api_server_command(args.iter().map(Into::into)) else {
-        panic!("flags")
-    };
-    let config = build_generic_config(
-        &opts,
-        Arc::new(mini_apiserver::apis::new_scheme()),
-        "admin-token",
-        6443,
-    )
-    .expect("config");
+    let config = generic_config(&args);
     let audit = config.audit.expect("a policy and a log path: audit is on");
     println!("audit (--audit-policy-file, the first matching rule decides):");
     let alice = mini_apiserver::config::authentication::UserInfo {
