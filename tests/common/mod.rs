@@ -472,6 +472,7 @@ pub fn within(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
 
 /// The port in the line a server process logs once it listens (`serving securely on
 /// 127.0.0.1:PORT; kubeconfig: ...`), if this is that line.
