@@ -37,11 +37,11 @@ pub struct SelfSignedCerts {
 /// How long a generated certificate is valid: one year, as in client-go's
 /// `GenerateSelfSignedCertKey`. Short enough that a stolen test key does not live forever, and
 /// a restart after that year simply makes new ones.
-pub(crate) const VALIDITY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+const VALIDITY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// `notBefore` is set this far in the past (client-go does the same), so that a client whose
 /// clock runs a little behind ours does not reject a certificate made a second ago.
-pub(crate) const BACKDATE: Duration = Duration::from_secs(60 * 60);
+const BACKDATE: Duration = Duration::from_secs(60 * 60);
 
 /// Certificates are reused only if still valid this far from now: one that would expire during
 /// the run is replaced at start, rather than breaking every client mid-run.
@@ -94,45 +94,18 @@ pub fn maybe_default_with_self_signed_certs(
         ),
     }
     create_private_dir(cert_dir)?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| format!("the clock is before 1970: {e}"))?;
-    // rcgen wants `time::OffsetDateTime`; adding a std Duration to the epoch gives one without
-    // depending on the `time` crate ourselves.
-    let epoch = rcgen::date_time_ymd(1970, 1, 1);
-    let not_before = epoch + now.saturating_sub(BACKDATE);
-    let not_after = epoch + now + VALIDITY;
-
+    let now = unix_now()?;
     // The CA: the only certificate a client has to trust. It signs the serving certificate and
     // nothing else, and its key is thrown away, so nothing else can ever be signed by it.
-    let ca_key = KeyPair::generate().map_err(rcgen_err)?;
-    let mut ca_params = CertificateParams::default();
-    ca_params.distinguished_name = rcgen::DistinguishedName::new();
-    ca_params.distinguished_name.push(
-        DnType::CommonName,
-        format!("mini-apiserver-ca@{}", now.as_secs()),
-    );
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params.not_before = not_before;
-    ca_params.not_after = not_after;
-    let ca = ca_params.self_signed(&ca_key).map_err(rcgen_err)?;
-
+    let (ca, ca_key) = new_ca("mini-apiserver-ca", now)?;
     // The serving certificate: for TLS servers only, valid for every name a client may dial.
     let key = KeyPair::generate().map_err(rcgen_err)?;
-    let mut params = CertificateParams::default();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("localhost@{}", now.as_secs()));
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let mut params = leaf_params(
+        format!("localhost@{}", now.as_secs()),
+        ExtendedKeyUsagePurpose::ServerAuth,
+        now,
+    );
     params.subject_alt_names = sans.iter().map(to_rcgen_san).collect::<Result<_, _>>()?;
-    params.not_before = not_before;
-    params.not_after = not_after;
     let cert = params.signed_by(&key, &ca, &ca_key).map_err(rcgen_err)?;
 
     write_file(&paths.serving_key, key.serialize_pem().as_bytes(), 0o600)?;
@@ -141,6 +114,59 @@ pub fn maybe_default_with_self_signed_certs(
     Ok(paths)
     // ANCHOR_END: self_signed
 }
+
+/// The time every generated certificate counts from: seconds since 1970, which also name a CA.
+pub(crate) fn unix_now() -> Result<Duration, String> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| format!("the clock is before 1970: {e}"))
+}
+
+// ANCHOR: certificate_makers
+/// From `BACKDATE` ago, for `VALIDITY`. rcgen wants `time::OffsetDateTime`; adding a std
+/// Duration to its epoch gives one without depending on the `time` crate ourselves.
+fn set_validity(params: &mut CertificateParams, now: Duration) {
+    let epoch = rcgen::date_time_ymd(1970, 1, 1);
+    params.not_before = epoch + now.saturating_sub(BACKDATE);
+    params.not_after = epoch + now + VALIDITY;
+}
+
+/// A CA named `<name>@<seconds>`, as Go's `GenerateSelfSignedCertKey` names its CAs, that may
+/// sign leaf certificates only (path length 0).
+pub(crate) fn new_ca(name: &str, now: Duration) -> Result<(rcgen::Certificate, KeyPair), String> {
+    let key = KeyPair::generate().map_err(rcgen_err)?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{name}@{}", now.as_secs()));
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    set_validity(&mut params, now);
+    let ca = params.self_signed(&key).map_err(rcgen_err)?;
+    Ok((ca, key))
+}
+
+/// A leaf certificate's parameters: one common name and one use (serving or client).
+pub(crate) fn leaf_params(
+    common_name: String,
+    usage: ExtendedKeyUsagePurpose,
+    now: Duration,
+) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![usage];
+    set_validity(&mut params, now);
+    params
+}
+// ANCHOR_END: certificate_makers
 
 /// The serving certificate's names, in order and without duplicates (DNS names compare
 /// case-insensitively). rustls' `ServerName` is used as the type because it is exactly what

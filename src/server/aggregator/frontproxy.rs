@@ -13,12 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{ExtendedKeyUsagePurpose, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
@@ -167,39 +163,14 @@ fn maybe_generate(cert_dir: &Path) -> Result<GeneratedFiles, String> {
         cert_dir.display()
     );
     tls::create_private_dir(cert_dir)?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| format!("the clock is before 1970: {e}"))?;
-    let epoch = rcgen::date_time_ymd(1970, 1, 1);
-    let not_before = epoch + now.saturating_sub(tls::BACKDATE);
-    let not_after = epoch + now + tls::VALIDITY;
-
-    let ca_key = KeyPair::generate().map_err(tls::rcgen_err)?;
-    let mut ca_params = CertificateParams::default();
-    ca_params.distinguished_name = rcgen::DistinguishedName::new();
-    ca_params.distinguished_name.push(
-        DnType::CommonName,
-        format!("front-proxy-ca@{}", now.as_secs()),
-    );
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params.not_before = not_before;
-    ca_params.not_after = not_after;
-    let ca = ca_params.self_signed(&ca_key).map_err(tls::rcgen_err)?;
-
+    let now = tls::unix_now()?;
+    let (ca, ca_key) = tls::new_ca("front-proxy-ca", now)?;
     let key = KeyPair::generate().map_err(tls::rcgen_err)?;
-    let mut params = CertificateParams::default();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, FRONT_PROXY_CLIENT_CN);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    params.not_before = not_before;
-    params.not_after = not_after;
+    let params = tls::leaf_params(
+        FRONT_PROXY_CLIENT_CN.to_string(),
+        ExtendedKeyUsagePurpose::ClientAuth,
+        now,
+    );
     let cert = params
         .signed_by(&key, &ca, &ca_key)
         .map_err(tls::rcgen_err)?;
